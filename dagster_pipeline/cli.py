@@ -1,0 +1,63 @@
+"""`writeback` — the command line users type (see README "Commands").
+
+Each subcommand lives in its own module and is imported lazily, so `writeback sandbox`
+does not pay for importing dbt or Dagster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+CRMS = ("salesforce", "hubspot")
+
+
+def _add_sandbox(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sandbox", help="run the sandbox Salesforce and HubSpot APIs in the foreground")
+    p.add_argument("--data-dir", default=".data/sandbox", help="where the sandbox keeps its state")
+    p.add_argument("--salesforce-port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--hubspot-port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--token", default=None, help="access token the sandboxes accept (random if omitted)")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from connectors.sandbox.server import main as sandbox_main
+
+    return sandbox_main(args)
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the whole product on the embedded DuckDB warehouse and sandbox CRMs")
+    p.add_argument("--crm", choices=CRMS, default="salesforce")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from dagster_pipeline.demo import main as demo_main
+
+    return demo_main(args)
+
+
+COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
+    "sandbox": (_add_sandbox, _run_sandbox),
+    "demo": (_add_demo, _run_demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="writeback", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _, run = COMMANDS[args.command]
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
