@@ -1,0 +1,1 @@
+"""HubSpot connector: client factory, properties, batch reads and writes, associations."""

@@ -1,0 +1,36 @@
+"""One factory for a hubspot-api-client, from typed credentials read from the environment.
+
+``HUBSPOT_ACCESS_TOKEN`` (a private-app token) is required; ``HUBSPOT_BASE_URL`` points the
+SDK elsewhere than ``https://api.hubapi.com`` (the sandbox). The token is hidden from
+``repr`` so it cannot leak through an exception or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from hubspot import HubSpot
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+
+
+@dataclass(frozen=True)
+class HubSpotCredentials:
+    access_token: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HubSpotCredentials:
+        env = os.environ if env is None else env
+        token = env.get("HUBSPOT_ACCESS_TOKEN", "").strip()
+        if not token:
+            raise ValueError("HUBSPOT_ACCESS_TOKEN is not set")
+        return cls(access_token=token, base_url=(env.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"))
+
+
+def make_client(creds: HubSpotCredentials) -> HubSpot:
+    # Retries are ours (connectors/hubspot honours Retry-After and the 10-second window);
+    # the SDK's urllib3 retry stays off so a call is never repeated behind our back.
+    return HubSpot(access_token=creds.access_token, host=creds.base_url)

@@ -1,0 +1,1 @@
+"""Salesforce connector: client factory, schema (describe / Tooling API), reads and writes."""

@@ -1,0 +1,107 @@
+"""One factory for a simple-salesforce client, from typed credentials read from the environment.
+
+Credentials never come from files in the repository and are never logged: the dataclass
+hides them from ``repr`` so an exception or a debug print cannot leak them.
+
+Two log-in routes, both ending in a bearer session:
+- ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_ACCESS_TOKEN`` (a session id or OAuth token);
+- ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_USERNAME`` / ``SALESFORCE_PASSWORD`` /
+  ``SALESFORCE_SECURITY_TOKEN`` (+ optional ``SALESFORCE_CLIENT_ID`` / ``SALESFORCE_CLIENT_SECRET``),
+  exchanged at ``{instance}/services/oauth2/token`` with the OAuth 2.0 username-password grant.
+  (simple-salesforce's own username login speaks SOAP to ``*.salesforce.com`` only, so a
+  My Domain or sandbox instance URL would be ignored; the OAuth grant honours it.)
+``SALESFORCE_CA_BUNDLE`` pins the certificate authority to trust (the sandbox's own CA).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from simple_salesforce import Salesforce
+
+DEFAULT_API_VERSION = "62.0"
+
+
+@dataclass(frozen=True)
+class SalesforceCredentials:
+    instance_url: str
+    access_token: str | None = field(default=None, repr=False)
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SalesforceCredentials:
+        env = os.environ if env is None else env
+        url = env.get("SALESFORCE_INSTANCE_URL", "").strip()
+        if not url:
+            raise ValueError("SALESFORCE_INSTANCE_URL is not set")
+        creds = cls(
+            instance_url=url.rstrip("/"),
+            access_token=env.get("SALESFORCE_ACCESS_TOKEN") or None,
+            username=env.get("SALESFORCE_USERNAME") or None,
+            password=env.get("SALESFORCE_PASSWORD") or None,
+            security_token=env.get("SALESFORCE_SECURITY_TOKEN") or None,
+            client_id=env.get("SALESFORCE_CLIENT_ID") or None,
+            client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
+            ca_bundle=env.get("SALESFORCE_CA_BUNDLE") or None,
+            api_version=env.get("SALESFORCE_API_VERSION") or DEFAULT_API_VERSION,
+        )
+        if not creds.access_token and not (creds.username and creds.password):
+            raise ValueError(
+                "set SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME and SALESFORCE_PASSWORD"
+            )
+        return creds
+
+
+def http_session(ca_bundle: str | None) -> requests.Session:
+    """A session that trusts exactly ``ca_bundle`` when given.
+
+    ``trust_env`` is off when a bundle is pinned: otherwise ``REQUESTS_CA_BUNDLE`` from the
+    machine silently replaces our ``verify`` setting on every request.
+    """
+    session = requests.Session()
+    if ca_bundle:
+        session.verify = ca_bundle
+        session.trust_env = False
+    return session
+
+
+def fetch_token(creds: SalesforceCredentials, session: requests.Session) -> tuple[str, str]:
+    """OAuth 2.0 username-password grant; returns (access_token, instance_url)."""
+    form = {
+        "grant_type": "password",
+        "username": creds.username or "",
+        "password": (creds.password or "") + (creds.security_token or ""),
+    }
+    if creds.client_id:
+        form["client_id"] = creds.client_id
+    if creds.client_secret:
+        form["client_secret"] = creds.client_secret
+    resp = session.post(f"{creds.instance_url}/services/oauth2/token", data=form, timeout=30)
+    if resp.status_code != 200:
+        try:
+            detail = resp.json().get("error_description") or resp.json().get("error")
+        except ValueError:
+            detail = resp.text[:200]
+        raise PermissionError(f"Salesforce log-in failed ({resp.status_code}): {detail}")
+    body = resp.json()
+    return body["access_token"], body.get("instance_url") or creds.instance_url
+
+
+def make_client(creds: SalesforceCredentials) -> Salesforce:
+    session = http_session(creds.ca_bundle)
+    token, instance_url = (
+        (creds.access_token, creds.instance_url) if creds.access_token else fetch_token(creds, session)
+    )
+    # simple-salesforce keeps host:port of instance_url and always speaks https.
+    netloc = urlsplit(instance_url).netloc or instance_url
+    return Salesforce(instance_url=f"https://{netloc}", session_id=token, session=session, version=creds.api_version)
