@@ -297,7 +297,8 @@ class App:
                     patch = req.json() or {}
                     unknown = sorted(set(patch) - set(self.config))
                     if unknown:
-                        return Response(400, {"message": f"unknown config keys {unknown}; known: {sorted(self.config)}"})
+                        known = sorted(self.config)
+                        return Response(400, {"message": f"unknown config keys {unknown}; known: {known}"})
                     self.config.update(patch)
                 return Response(200, self.config)
             found = self._find(self.admin_routes, req)

@@ -91,4 +91,5 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(argparse.Namespace(data_dir=".data/sandbox", salesforce_port=0, hubspot_port=0, token=None, host="127.0.0.1")))
+    defaults = {"data_dir": ".data/sandbox", "salesforce_port": 0, "hubspot_port": 0, "token": None}
+    sys.exit(main(argparse.Namespace(host="127.0.0.1", **defaults)))
