@@ -1,0 +1,83 @@
+"""One error tree for the whole product; every error we raise on purpose is a ``WritebackError``.
+
+::
+
+    WritebackError
+    ├── ConfigError               bad settings or missing credentials (exit code 2); .key
+    ├── WarehouseError            a sync model or table cannot be read or written; .model
+    └── CrmError                  a CRM call failed as a whole; .crm, .status, .code
+        ├── AuthenticationError   401 / invalid_grant: wrong or expired credentials
+        ├── RetryableError        429, 5xx, dropped connections, UNABLE_TO_LOCK_ROW; .retry_after
+        ├── ApiLimitExhausted     the daily allocation is spent: stop cleanly, retry tomorrow
+        └── SchemaError           required fields missing on an object; .object_type, .missing_fields
+
+Per-record failures (a bad email, a too-long value) are *not* exceptions: they come back as
+record results with a reason, so one bad record never sinks its batch. Messages never carry
+credentials: they are built from attributes, never from request objects or headers.
+"""
+
+from __future__ import annotations
+
+
+class WritebackError(Exception):
+    """Base of every error the product raises on purpose."""
+
+
+class ConfigError(WritebackError):
+    """Settings or credentials are wrong; nothing was written."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+class WarehouseError(WritebackError):
+    """A warehouse model or table could not be read or written."""
+
+    def __init__(self, message: str, *, model: str | None = None) -> None:
+        self.model = model
+        super().__init__(f"{model}: {message}" if model else message)
+
+
+class CrmError(WritebackError):
+    """A CRM call failed as a whole (not one record of it)."""
+
+    def __init__(self, message: str, *, crm: str, status: int | None = None, code: str | None = None) -> None:
+        self.crm = crm
+        self.status = status
+        self.code = code
+        detail = ", ".join(p for p in (str(status) if status else "", code or "") if p)
+        super().__init__(f"{crm}: {message}" + (f" ({detail})" if detail else ""))
+
+
+class AuthenticationError(CrmError):
+    """The CRM refused our credentials."""
+
+
+class RetryableError(CrmError):
+    """A transient failure: the same call may succeed later."""
+
+    def __init__(
+        self, message: str, *, crm: str, status: int | None = None, code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, crm=crm, status=status, code=code)
+
+
+class ApiLimitExhausted(CrmError):
+    """The CRM's daily API allocation is spent; further calls fail until it resets."""
+
+
+class SchemaError(CrmError):
+    """Fields the sync needs are missing on a CRM object."""
+
+    def __init__(self, *, crm: str, object_type: str, missing_fields: list[str]) -> None:
+        self.object_type = object_type
+        self.missing_fields = list(missing_fields)
+        super().__init__(
+            f"{object_type} is missing required field(s) {', '.join(self.missing_fields)}; "
+            "run `writeback setup` to create them",
+            crm=crm,
+            code="missing_required_field",
+        )
