@@ -39,9 +39,56 @@ def _run_demo(args: argparse.Namespace) -> int:
     return demo_main(args)
 
 
+def _sync_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workflow", choices=("website_visitor", "inbound_agent", "outbound_agent"),
+                   help="one workflow (default: all three)")
+    p.add_argument("--crm", choices=CRMS, help="override `crm` from the settings file")
+    p.add_argument("--settings", help="settings file (default: $WRITEBACK_SETTINGS or writeback.yml)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plan", help="dry run: what would be created/updated/skipped/failed; writes nothing")
+    _sync_options(p)
+    p.add_argument("--full-refresh", action="store_true", help="re-read every record from the CRM")
+
+
+def _add_sync(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sync", help="write the changes to the CRM")
+    _sync_options(p)
+    p.add_argument("--full-refresh", action="store_true", help="re-read every record from the CRM")
+
+
+def _add_setup(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("setup", help="create the Warmly custom fields the sync needs (idempotent)")
+    _sync_options(p)
+    p.add_argument("--dry-run", action="store_true", help="only say what would be created")
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from dagster_pipeline.commands import run_plan_or_sync
+
+    return run_plan_or_sync(args, "plan")
+
+
+def _run_sync(args: argparse.Namespace) -> int:
+    from dagster_pipeline.commands import run_plan_or_sync
+
+    return run_plan_or_sync(args, "sync")
+
+
+def _run_setup(args: argparse.Namespace) -> int:
+    from dagster_pipeline.commands import run_setup_command
+
+    return run_setup_command(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "sandbox": (_add_sandbox, _run_sandbox),
     "demo": (_add_demo, _run_demo),
+    "plan": (_add_plan, _run_plan),
+    "sync": (_add_sync, _run_sync),
+    "setup": (_add_setup, _run_setup),
 }
 
 

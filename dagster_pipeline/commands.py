@@ -1,0 +1,100 @@
+"""Bodies of `writeback plan | sync | setup` (argument parsing lives in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from typing import Any
+
+from rich.console import Console
+
+from connectors.errors import ConfigError, WritebackError
+from dagster_pipeline.connect import make_connector, make_warehouse
+from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
+from dagster_pipeline.sync.report import as_json, exit_code, print_summary
+from dagster_pipeline.sync.settings import WORKFLOWS, Settings, load_settings
+from dagster_pipeline.sync.setup import run_setup
+
+err = Console(stderr=True)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(getattr(args, "settings", None))
+    if getattr(args, "crm", None):
+        settings = settings.for_crm(args.crm)
+    return settings
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    if args.json or not sys.stderr.isatty():
+        return nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
+                    transient=True)
+
+
+def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
+    try:
+        settings = _settings(args)
+        connector = make_connector(settings)
+        warehouse = make_warehouse()
+    except ConfigError as exc:
+        err.print(f"[bold red]configuration error:[/] {exc}")
+        return 2
+    workflows = [args.workflow] if args.workflow else list(WORKFLOWS)
+    results: list[WorkflowResult] = []
+    try:
+        with _progress(args) as bar:
+            tasks: dict[str, Any] = {}
+
+            def tick(label: str, done: int, total: int) -> None:
+                if bar is None:
+                    return
+                if label not in tasks:
+                    tasks[label] = bar.add_task(f"writing {label}", total=total)
+                bar.update(tasks[label], completed=done, total=total)
+
+            for wf in workflows:
+                results.append(run_workflow(wf, settings, warehouse, connector, mode=mode,  # type: ignore[arg-type]
+                                            full_refresh=args.full_refresh, progress=tick,
+                                            sample_size=10**9 if (args.json and mode == "plan") else 20))
+    except ConfigError as exc:
+        err.print(f"[bold red]configuration error:[/] {exc}")
+        return 2
+    except WritebackError as exc:
+        err.print(f"[bold red]{mode} failed:[/] {exc}")
+        return 1
+    if args.json:
+        print(json.dumps(as_json(results, include_samples=mode == "plan"), default=str))
+    else:
+        print_summary(results, Console())
+    return exit_code(results)
+
+
+def run_setup_command(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+        connector = make_connector(settings)
+        report = run_setup(settings, connector, dry_run=args.dry_run)
+    except ConfigError as exc:
+        err.print(f"[bold red]configuration error:[/] {exc}")
+        return 2
+    except WritebackError as exc:
+        err.print(f"[bold red]setup failed:[/] {exc}")
+        return 1
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        out = Console()
+        verb = "would create" if args.dry_run else "created"
+        for obj in report.present:
+            created = report.created.get(obj, [])
+            out.print(f"{obj}: {verb} {len(created)} field(s)" + (f": {', '.join(created)}" if created else "")
+                      + f"; {len(report.present[obj])} already present")
+            if report.missing_mapped.get(obj):
+                out.print(f"  [red]mapped field(s) missing on {obj}: {', '.join(report.missing_mapped[obj])}[/] "
+                          "— create them in the CRM or fix objects.*.field_mapping")
+    return 0 if report.ok else 1

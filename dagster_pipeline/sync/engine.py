@@ -1,0 +1,673 @@
+"""The sync engine: one workflow's sync models in, CRM records out, every record accounted for.
+
+Flow for one workflow (DESIGN.md "Data flow"):
+
+1. read the workflow's two sync models from the warehouse;
+2. **schema gate** — describe each CRM object once; if a required field is missing, every
+   record of that object fails with ``missing_required_field`` and nothing of it is written;
+3. **fingerprint** each record; one equal to the last *successful* write is ``unchanged``
+   without any CRM read;
+4. for the rest, **read CRM state** for just those keys, **diff** field by field, and classify
+   (create / update of changed fields only / unchanged / skipped / failed);
+5. **apply** (``sync`` only): companies first, then people linked to them; idempotent creates
+   keyed on our sync key; per-record errors isolated;
+6. write the sync log and the new state to the warehouse.
+
+The engine knows nothing of Dagster. It takes a connector object (``SalesforceConnector`` /
+``HubSpotConnector``), never a Dagster resource.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import polars as pl
+
+from connectors.crm import ObjectSchema, RecordResult
+from connectors.errors import ApiLimitExhausted, CrmError
+from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
+from dagster_pipeline.sync.diff import changed_fields
+from dagster_pipeline.sync.outcomes import ObjectSummary, Outcome, OutcomeLog, summarise
+from dagster_pipeline.sync.records import INVALID, KEY, build_desired, with_fingerprint
+from dagster_pipeline.sync.settings import Settings
+from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utcnow
+
+Mode = Literal["plan", "sync"]
+Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+COMPANY_ID = "__company_id"
+
+
+@dataclass
+class WorkflowResult:
+    workflow: str
+    crm: str
+    mode: Mode
+    run_id: str
+    log: pl.DataFrame
+    summary: dict[str, ObjectSummary]
+    api_calls: dict[str, int]
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped early (daily allocation spent…)
+
+    @property
+    def failed(self) -> int:
+        return sum(s.failed_total for s in self.summary.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workflow": self.workflow,
+            "crm": self.crm,
+            "mode": self.mode,
+            "run_id": self.run_id,
+            "objects": {k: v.as_dict() for k, v in self.summary.items()},
+            "api_calls": self.api_calls,
+            "stopped": self.stopped,
+        }
+
+
+def _py(value: Any) -> Any:
+    """Polars scalars to what a connector sends: naive timestamps are UTC."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def _hubspot_value(value: Any) -> str:
+    """HubSpot takes every property value as a string; datetimes as ISO-8601 UTC."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        v = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return v.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class StopRun(Exception):
+    """The CRM's daily allocation is spent: stop cleanly, mark what is left as failed."""
+
+
+@dataclass
+class _Pending:
+    """One record about to be written."""
+
+    od: ObjectDef
+    key: str
+    action: Literal["create", "update"]
+    payload: dict[str, Any]
+    changes: dict[str, tuple[Any, Any]]
+    crm_id: str | None = None
+    fingerprint: str | None = None
+    company_id: str | None = None
+
+
+class _Pass:
+    """State shared by one workflow run: settings, connector, schemas, outcomes."""
+
+    def __init__(self, workflow: str, settings: Settings, connector: Any, store: SyncStore, *, mode: Mode,
+                 full_refresh: bool, run_id: str, progress: Progress | None, sample_size: int) -> None:
+        self.workflow = workflow
+        self.settings = settings
+        self.crm = settings.crm
+        self.conn = connector
+        self.store = store
+        self.mode = mode
+        self.full_refresh = full_refresh
+        self.run_id = run_id
+        self.progress = progress
+        self.log = OutcomeLog()
+        self.state_rows: list[dict[str, Any]] = []
+        self.samples: list[dict[str, Any]] = []
+        self.sample_size = sample_size
+        self.schemas: dict[str, ObjectSchema | None] = {}
+        self.stopped: str | None = None
+
+    # -- schema gate ----------------------------------------------------------------
+    def schema(self, od: ObjectDef) -> ObjectSchema:
+        if od.api_name not in self.schemas:
+            self.schemas[od.api_name] = self.conn.describe(od.api_name)
+        schema = self.schemas[od.api_name]
+        assert schema is not None
+        return schema
+
+    def missing_fields(self, od: ObjectDef) -> list[str]:
+        s = self.settings.object(od.name)
+        if not (s.create or s.update):
+            return []  # nothing will be written; no field is required
+        required = od.required_fields(write_warmly_data=s.write_warmly_data, create=s.create,
+                                      mapped=list(s.field_mapping))
+        return self.schema(od).missing(required)
+
+    @staticmethod
+    def missing_message(od: ObjectDef, missing: list[str]) -> str:
+        return (f"{od.api_name} is missing required field(s): {', '.join(missing)}. Nothing was written to "
+                f"{od.api_name}; run `writeback setup` to create them, then sync again.")
+
+    def signature(self, *ods: ObjectDef) -> str:
+        parts = {od.name: self.settings.object(od.name).model_dump(mode="json") for od in ods}
+        return json.dumps({"crm": self.crm, "workflow": self.workflow, "objects": parts}, sort_keys=True)
+
+    # -- outcomes ---------------------------------------------------------------------
+    def record(self, outcome: Outcome) -> None:
+        self.log.add(outcome)
+        if outcome.changes and len(self.samples) < self.sample_size:
+            self.samples.append({
+                "object": outcome.object, "key": outcome.key, "action": outcome.action,
+                "changes": {f: {"old": _jsonable(o), "new": _jsonable(n)} for f, (o, n) in outcome.changes.items()},
+            })
+
+    def remember(self, od: ObjectDef, key: str, crm_object: str, crm_id: str | None, fp: str | None) -> None:
+        if self.mode != "sync" or fp is None or crm_id is None:
+            return
+        self.state_rows.append({
+            "crm": self.crm, "workflow": self.workflow, "entity": od.entity, "key": key, "crm_object": crm_object,
+            "crm_id": crm_id, "payload_hash": fp, "run_id": self.run_id, "synced_at": utcnow(),
+        })
+
+    # -- the shared shape of a pass over one entity -----------------------------------
+    def split_by_state(self, frame: pl.DataFrame, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(unchanged since the last successful write, in play). ``frame`` has KEY and ``__hash``."""
+        state = self.store.load_state(self.crm, self.workflow, entity).select(
+            pl.col("key").alias(KEY), "crm_object", "crm_id", "payload_hash"
+        )
+        joined = frame.join(state, on=KEY, how="left")
+        if self.full_refresh:
+            same = pl.lit(False)
+        else:
+            same = (pl.col("__hash") == pl.col("payload_hash")) & pl.col("crm_id").is_not_null()
+        return joined.filter(same), joined.filter(~same)
+
+    def write(self, pending: list[_Pending], label: str) -> list[tuple[_Pending, RecordResult]]:
+        """Send creates and updates for one object; returns each record's result."""
+        if not pending:
+            return []
+        if self.stopped:
+            return [(p, RecordResult(p.key, False, error_code="api_limit_exhausted", message=self.stopped))
+                    for p in pending]
+        od = pending[0].od
+        out: list[tuple[_Pending, RecordResult]] = []
+        creates = [p for p in pending if p.action == "create"]
+        updates = [p for p in pending if p.action == "update"]
+        try:
+            if creates:
+                out += zip(creates, self._create(od, creates), strict=True)
+                self._tick(label, len(out), len(pending))
+            if updates:
+                out += zip(updates, self._update(od, updates), strict=True)
+                self._tick(label, len(out), len(pending))
+        except ApiLimitExhausted as exc:
+            self.stopped = str(exc)
+            done = {id(p) for p, _ in out}
+            out += [(p, RecordResult(p.key, False, error_code="api_limit_exhausted", message=str(exc)))
+                    for p in pending if id(p) not in done]
+        return out
+
+    def _tick(self, label: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(label, done, total)
+
+    def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
+        raise NotImplementedError
+
+    def _update(self, od: ObjectDef, updates: list[_Pending]) -> list[RecordResult]:
+        raise NotImplementedError
+
+    def settle(self, results: list[tuple[_Pending, RecordResult]]) -> None:
+        for p, r in results:
+            if r.ok:
+                crm_id = r.crm_id or p.crm_id
+                self.record(Outcome(p.od.api_name, p.key, p.action, "succeeded", crm_id=crm_id, changes=p.changes))
+                self.remember(p.od, p.key, p.od.api_name, crm_id, p.fingerprint)
+            else:
+                reason = r.error_code or "error"
+                self.record(Outcome(p.od.api_name, p.key, p.action, "failed", reason=reason, crm_id=p.crm_id,
+                                    changes=p.changes, message=r.message))
+
+    def plan_only(self, pending: list[_Pending]) -> None:
+        for p in pending:
+            self.record(Outcome(p.od.api_name, p.key, p.action, "planned", crm_id=p.crm_id, changes=p.changes))
+
+    def classify(self, od: ObjectDef, desired_row: dict[str, Any], current: dict[str, Any] | None,
+                 modes: dict[str, str], fp: str, *, create_defaults: dict[str, Any] | None = None,
+                 allow_create: bool | None = None, extra_fields: dict[str, tuple[Any, str]] | None = None,
+                 link_to: str | None = None) -> _Pending | None:
+        """Decide one record's action; records skipped/unchanged outcomes itself, returns writes.
+
+        ``link_to`` is a company id this record must be linked to by a separate call (HubSpot
+        association): it counts as a change even when no field differs.
+        """
+        key = desired_row[KEY]
+        s = self.settings.object(od.name)
+        modes = dict(modes)
+        row = dict(desired_row)
+        for name, (value, mode) in (extra_fields or {}).items():
+            row[name] = value
+            modes[name] = mode
+        schema = self.schema(od)
+        changes = changed_fields(row, current, modes, schema)
+        payload = {f: _py(new) for f, (_, new) in changes.items()}
+        if link_to is not None:
+            changes["(company link)"] = (None, link_to)
+        if current is None:
+            if not (s.create if allow_create is None else allow_create):
+                self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="create_disabled"))
+                return None
+            for f, default in (create_defaults or {}).items():
+                if payload.get(f) in (None, "") and f in schema.fields:
+                    payload[f] = default
+                    changes[f] = (None, default)
+            return _Pending(od, key, "create", payload, changes, fingerprint=fp, company_id=link_to)
+        crm_id = current["Id"] if "Id" in current else current.get("id")
+        if not changes:
+            self.record(Outcome(od.api_name, key, "unchanged", "unchanged", crm_id=crm_id))
+            self.remember(od, key, od.api_name, crm_id, fp)
+            return None
+        if not s.update:
+            self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="update_disabled", crm_id=crm_id,
+                                changes=changes))
+            return None
+        return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to)
+
+    def fail_all(self, od: ObjectDef, keys: pl.Series, reason: str, message: str) -> None:
+        self.log.add_bulk(od.api_name, keys, "failed", "failed", reason=reason, message=message)
+
+    def skip_all(self, od: ObjectDef, keys: pl.Series, reason: str) -> None:
+        self.log.add_bulk(od.api_name, keys, "skipped", "skipped", reason=reason)
+
+
+def _with_company_id(frame: pl.DataFrame, company_ids: dict[str, str]) -> pl.DataFrame:
+    """Add ``__company_id``: the CRM id of the company each person links to (null if none yet)."""
+    domain = pl.col("company_domain").cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+    return frame.with_columns(domain.replace_strict(company_ids, default=None, return_dtype=pl.Utf8).alias(COMPANY_ID))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    return v
+
+
+def _rows(frame: pl.DataFrame) -> Iterable[dict[str, Any]]:
+    return frame.iter_rows(named=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Salesforce
+# ------------------------------------------------------------------------------------------
+
+def _website_variants(domain: str) -> list[str]:
+    """The ways a rep may have typed a company's website, for an exact-match SOQL ``IN``."""
+    out = []
+    for host in (domain, f"www.{domain}"):
+        for prefix in ("", "http://", "https://"):
+            out += [f"{prefix}{host}", f"{prefix}{host}/"]
+    return out
+
+
+def normalise_domain(value: str | None) -> str | None:
+    if not value:
+        return None
+    v = value.strip().lower()
+    for prefix in ("https://", "http://"):
+        v = v.removeprefix(prefix)
+    v = v.removeprefix("www.").split("/")[0].split("?")[0]
+    return v or None
+
+
+class _SalesforcePass(_Pass):
+    def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
+        key_field = od.sync_key_field
+        assert key_field is not None
+        records = [{**p.payload, key_field: p.key} for p in creates]
+        return list(self.conn.upsert(od.api_name, key_field, records, [p.key for p in creates]))
+
+    def _update(self, od: ObjectDef, updates: list[_Pending]) -> list[RecordResult]:
+        records = [{"Id": p.crm_id, **p.payload} for p in updates]
+        return list(self.conn.update(od.api_name, records, [p.key for p in updates]))
+
+    def sync_key_extra(self, od: ObjectDef, key: str) -> dict[str, tuple[Any, str]]:
+        """Stamp our sync key on a matched record (if the field exists) so later creates stay idempotent."""
+        f = od.sync_key_field
+        if f and f in self.schema(od).fields:
+            return {f: (key, "if_empty")}
+        return {}
+
+    # -- companies ------------------------------------------------------------------
+    def companies(self, frame: pl.DataFrame) -> dict[str, str]:
+        od = OBJECTS["salesforce"]["account"]
+        s = self.settings.object("account")
+        ids: dict[str, str] = {}
+        frame = with_fingerprint(frame, self.signature(od))
+        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od))
+        unchanged, in_play = self.split_by_state(desired.frame, "company")
+        ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
+        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
+        if in_play.is_empty():
+            return ids
+        missing = self.missing_fields(od)
+        if missing:
+            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
+            return ids
+        current = self.find_accounts(od, in_play[KEY].to_list(), desired.fields)
+        pending: list[_Pending] = []
+        for row in _rows(in_play):
+            cur = current.get(row[KEY])
+            if cur is not None:
+                ids[row[KEY]] = cur["Id"]
+            p = self.classify(od, row, cur, desired.modes, row["__hash"],
+                              create_defaults={"Name": row[KEY]}, extra_fields=self.sync_key_extra(od, row[KEY]))
+            if p:
+                pending.append(p)
+        if self.mode == "plan":
+            self.plan_only(pending)
+            return ids
+        results = self.write(pending, "Account")
+        self.settle(results)
+        for p, r in results:
+            if r.ok and (r.crm_id or p.crm_id):
+                ids[p.key] = r.crm_id or p.crm_id  # type: ignore[assignment]
+        return ids
+
+    def find_accounts(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        schema = self.schema(od)
+        select = ["Id", "Website", *[f for f in fields if f in schema.fields and f not in ("Id", "Website")]]
+        key_field = od.sync_key_field
+        found: dict[str, dict[str, Any]] = {}
+        if key_field and key_field in schema.fields:
+            if key_field not in select:
+                select.append(key_field)
+            for rec in self.conn.find("Account", key_field, domains, select):
+                k = (rec.get(key_field) or "").lower()
+                found.setdefault(k, rec)
+        rest = [d for d in domains if d not in found]
+        if rest:
+            variants = [v for d in rest for v in _website_variants(d)]
+            matches = self.conn.find("Account", "Website", variants, select + ["CreatedDate"])
+            for rec in sorted(matches, key=lambda r: r.get("CreatedDate") or ""):  # oldest account wins
+                dom = normalise_domain(rec.get("Website"))
+                if dom in rest and dom not in found:
+                    found[dom] = rec
+        return found
+
+    # -- persons ----------------------------------------------------------------------
+    def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
+        lead_od, contact_od = OBJECTS["salesforce"]["lead"], OBJECTS["salesforce"]["contact"]
+        ls, cs = self.settings.object("lead"), self.settings.object("contact")
+        frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(lead_od, contact_od))
+        lead = build_desired(lead_od, ls, frame, workflow=self.workflow, schema=self.schema(lead_od))
+        contact = build_desired(contact_od, cs, frame, workflow=self.workflow, schema=self.schema(contact_od))
+        base = lead.frame.select(KEY, INVALID, COMPANY_ID, "__hash")
+        invalid = base.filter(pl.col(INVALID).is_not_null())
+        self.fail_all(lead_od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
+        unchanged, in_play = self.split_by_state(base.filter(pl.col(INVALID).is_null()), "person")
+        for obj in ("Lead", "Contact"):
+            part = unchanged.filter(pl.col("crm_object") == obj)
+            self.log.add_bulk(obj, part[KEY], "unchanged", "unchanged", crm_ids=part["crm_id"])
+        if in_play.is_empty():
+            return
+        keys = in_play[KEY].to_list()
+        missing = {od.api_name: self.missing_fields(od) for od in (lead_od, contact_od)}
+        contacts = self.find_people(contact_od, keys, contact.fields, None)
+        rest = [k for k in keys if k not in contacts]
+        leads = self.find_people(lead_od, rest, lead.fields, "IsConverted = false") if rest else {}
+        lead_rows = {r[KEY]: r for r in _rows(lead.frame.filter(pl.col(KEY).is_in(keys)))}
+        contact_rows = {r[KEY]: r for r in _rows(contact.frame.filter(pl.col(KEY).is_in(keys)))}
+        pending: dict[str, list[_Pending]] = {"Lead": [], "Contact": []}
+        for row in _rows(in_play):
+            key, fp_ = row[KEY], row["__hash"]
+            acct = row[COMPANY_ID]
+            if key in contacts:
+                od, cur, desired, drow = contact_od, contacts[key], contact, contact_rows[key]
+            elif key in leads:
+                od, cur, desired, drow = lead_od, leads[key], lead, lead_rows[key]
+            elif ls.create:
+                od, cur, desired, drow = lead_od, None, lead, lead_rows[key]
+            elif cs.create:  # Lead creation off, Contact creation on: a Contact under its Account
+                od, cur, desired, drow = contact_od, None, contact, contact_rows[key]
+            else:
+                self.record(Outcome("Lead", key, "skipped", "skipped", reason="create_disabled"))
+                continue
+            if missing[od.api_name]:
+                self.record(Outcome(od.api_name, key, "failed", "failed", reason="missing_required_field",
+                                    crm_id=cur["Id"] if cur else None,
+                                    message=self.missing_message(od, missing[od.api_name])))
+                continue
+            extra = self.sync_key_extra(od, key)
+            if od is contact_od and acct and "AccountId" in self.schema(od).fields:
+                extra["AccountId"] = (acct, "if_empty")
+            defaults = {"LastName": NOT_PROVIDED, **({"Company": NOT_PROVIDED} if od is lead_od else {})}
+            p = self.classify(od, drow, cur, desired.modes, fp_, create_defaults=defaults, extra_fields=extra,
+                              allow_create=True)
+            if p:
+                pending[od.api_name].append(p)
+        for obj in ("Lead", "Contact"):
+            if self.mode == "plan":
+                self.plan_only(pending[obj])
+            else:
+                self.settle(self.write(pending[obj], obj))
+
+    def find_people(self, od: ObjectDef, emails: list[str], fields: list[str], where: str | None
+                    ) -> dict[str, dict[str, Any]]:
+        if not emails:
+            return {}
+        schema = self.schema(od)
+        extra = [f for f in (od.sync_key_field, "AccountId") if f and f in schema.fields and od.api_name == "Contact"
+                 or f == od.sync_key_field and f in schema.fields]
+        select = ["Id", "Email", "CreatedDate",
+                  *[f for f in dict.fromkeys(fields + extra) if f in schema.fields and f not in ("Id", "Email")]]
+        found: dict[str, dict[str, Any]] = {}
+        for rec in sorted(self.conn.find(od.api_name, "Email", emails, select, where=where),
+                          key=lambda r: r.get("CreatedDate") or ""):
+            found.setdefault((rec.get("Email") or "").strip().lower(), rec)  # oldest duplicate wins
+        return found
+
+
+# ------------------------------------------------------------------------------------------
+# HubSpot
+# ------------------------------------------------------------------------------------------
+
+class _HubSpotPass(_Pass):
+    def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
+        id_property = od.sync_key_field or "email"
+        inputs = []
+        for p in creates:
+            props = {k: _hubspot_value(v) for k, v in p.payload.items() if v is not None}
+            props[id_property] = p.key
+            inputs.append((p.key, props))
+        return list(self.conn.upsert(od.api_name, id_property, inputs))
+
+    def _update(self, od: ObjectDef, updates: list[_Pending]) -> list[RecordResult]:
+        inputs = [(p.key, p.crm_id, {k: _hubspot_value(v) for k, v in p.payload.items() if v is not None})
+                  for p in updates]
+        return list(self.conn.update(od.api_name, inputs))
+
+    def _current(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {"id": obj["id"], **(obj.get("properties") or {})}
+
+    def companies(self, frame: pl.DataFrame) -> dict[str, str]:
+        od = OBJECTS["hubspot"]["company"]
+        s = self.settings.object("company")
+        ids: dict[str, str] = {}
+        frame = with_fingerprint(frame, self.signature(od))
+        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od))
+        unchanged, in_play = self.split_by_state(desired.frame, "company")
+        ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
+        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
+        if in_play.is_empty():
+            return ids
+        missing = self.missing_fields(od)
+        if missing:
+            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
+            return ids
+        schema = self.schema(od)
+        props = [f for f in desired.fields if f in schema.fields]
+        keys = in_play[KEY].to_list()
+        found: dict[str, dict[str, Any]] = {}
+        key_prop = od.sync_key_field
+        if key_prop and key_prop in schema.fields:
+            for k, obj in self.conn.read(od.api_name, key_prop, keys, props + [key_prop]).items():
+                found[k.lower()] = self._current(obj)
+        rest = [k for k in keys if k not in found]
+        if rest:
+            matches = self.conn.search_in(od.api_name, "domain", rest, props + ([key_prop] if key_prop else []))
+            for obj in sorted(matches, key=lambda o: int(o["id"]) if str(o["id"]).isdigit() else 0):
+                dom = normalise_domain((obj.get("properties") or {}).get("domain"))
+                if dom in rest and dom not in found:
+                    found[dom] = self._current(obj)
+        pending: list[_Pending] = []
+        for row in _rows(in_play):
+            cur = found.get(row[KEY])
+            if cur is not None:
+                ids[row[KEY]] = cur["id"]
+            extra = {key_prop: (row[KEY], "if_empty")} if key_prop and key_prop in schema.fields else {}
+            p = self.classify(od, row, cur, desired.modes, row["__hash"], create_defaults={"name": row[KEY]},
+                              extra_fields=extra)
+            if p:
+                pending.append(p)
+        if self.mode == "plan":
+            self.plan_only(pending)
+            return ids
+        results = self.write(pending, "companies")
+        self.settle(results)
+        for p, r in results:
+            if r.ok and (r.crm_id or p.crm_id):
+                ids[p.key] = r.crm_id or p.crm_id  # type: ignore[assignment]
+        return ids
+
+    def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
+        od = OBJECTS["hubspot"]["contact"]
+        s = self.settings.object("contact")
+        frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(od))
+        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od))
+        d = desired.frame
+        invalid = d.filter(pl.col(INVALID).is_not_null())
+        self.fail_all(od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
+        unchanged, in_play = self.split_by_state(d.filter(pl.col(INVALID).is_null()), "person")
+        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
+        if in_play.is_empty():
+            return
+        missing = self.missing_fields(od)
+        if missing:
+            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
+            return
+        schema = self.schema(od)
+        props = [f for f in desired.fields if f in schema.fields]
+        found = {k.lower(): self._current(o) for k, o in
+                 self.conn.read(od.api_name, "email", in_play[KEY].to_list(), props).items()}
+        linked: dict[str, list[str]] = {}
+        to_check = [found[r[KEY]]["id"] for r in _rows(in_play) if r[KEY] in found and r[COMPANY_ID]]
+        if to_check:
+            linked = self.conn.associations("contacts", "companies", to_check)
+        pending: list[_Pending] = []
+        for row in _rows(in_play):
+            cur = found.get(row[KEY])
+            needs_link = row[COMPANY_ID] and (cur is None or not linked.get(cur["id"]))
+            p = self.classify(od, row, cur, desired.modes, row["__hash"],
+                              link_to=row[COMPANY_ID] if needs_link else None)
+            if p:
+                pending.append(p)
+        if self.mode == "plan":
+            self.plan_only(pending)
+            return
+        field_writes = [p for p in pending if p.payload]
+        results = self.write(field_writes, "contacts")
+        results += [(p, RecordResult(p.key, True, crm_id=p.crm_id)) for p in pending if not p.payload]
+        # Link people to their company; a failed link fails the record so it is retried next run.
+        pairs = [(p.key, r.crm_id or p.crm_id, p.company_id) for p, r in results
+                 if r.ok and p.company_id and (r.crm_id or p.crm_id)]
+        link_results: dict[str, RecordResult] = {}
+        if pairs and not self.stopped:
+            try:
+                link_results = {r.key: r for r in self.conn.associate_default("contacts", "companies", pairs)}
+            except ApiLimitExhausted as exc:
+                self.stopped = str(exc)
+        final: list[tuple[_Pending, RecordResult]] = []
+        for p, r in results:
+            lr = link_results.get(p.key)
+            if r.ok and p.company_id and (lr is None or not lr.ok):
+                msg = lr.message if lr else (self.stopped or "company link not written")
+                r = RecordResult(p.key, False, crm_id=r.crm_id or p.crm_id, error_code="link_failed", message=msg)
+            final.append((p, r))
+        self.settle(final)
+
+
+# ------------------------------------------------------------------------------------------
+
+def run_workflow(
+    workflow: str,
+    settings: Settings,
+    warehouse: TableStore,
+    connector: Any,
+    *,
+    mode: Mode = "sync",
+    full_refresh: bool = False,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    sample_size: int = 20,
+    persons: pl.DataFrame | None = None,
+    companies: pl.DataFrame | None = None,
+) -> WorkflowResult:
+    """Plan or sync one workflow; every record of its two sync models gets one outcome."""
+    run_id = run_id or uuid.uuid4().hex[:12]
+    run_at = utcnow()
+    store = SyncStore(warehouse)
+    crm = settings.crm
+    companies = companies if companies is not None else warehouse.read_model(sync_model(workflow, "company"))
+    persons = persons if persons is not None else warehouse.read_model(sync_model(workflow, "person"))
+    cls = _SalesforcePass if crm == "salesforce" else _HubSpotPass
+    p = cls(workflow, settings, connector, store, mode=mode, full_refresh=full_refresh, run_id=run_id,
+            progress=progress, sample_size=sample_size)
+    calls_before = _calls(connector)
+    if not settings.workflow_enabled(workflow):
+        ods = OBJECTS[crm]
+        company_od = ods["account"] if crm == "salesforce" else ods["company"]
+        person_od = ods["lead"] if crm == "salesforce" else ods["contact"]
+        p.skip_all(company_od, companies["domain"], "workflow_disabled")
+        p.skip_all(person_od, persons["email"], "workflow_disabled")
+    else:
+        try:
+            company_ids = p.companies(companies)
+            p.persons(persons, company_ids)
+        except ApiLimitExhausted as exc:  # raised by a read: nothing more can be done today
+            p.stopped = str(exc)
+            _fail_unaccounted(p, crm, companies, persons, str(exc))
+    log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm)
+    if mode == "sync":
+        store.append_log(log)
+        if p.state_rows:
+            store.save_state(pl.DataFrame(p.state_rows, schema=STATE_SCHEMA))
+    calls_after = _calls(connector)
+    api = {k: calls_after[k] - calls_before[k] for k in calls_after}
+    return WorkflowResult(workflow, crm, mode, run_id, log, summarise(log), api, p.samples, p.stopped)
+
+
+def _calls(connector: Any) -> dict[str, int]:
+    calls = getattr(connector, "calls", None)
+    if calls is None:
+        return {"reads": 0, "writes": 0}
+    return {"reads": calls.reads, "writes": calls.writes}
+
+
+def _fail_unaccounted(p: _Pass, crm: str, companies: pl.DataFrame, persons: pl.DataFrame, message: str) -> None:
+    """After a hard stop, every record without an outcome yet fails with ``api_limit_exhausted``."""
+    seen = p.log.frame().select("key")["key"].to_list()
+    seen_set = set(seen)
+    ods = OBJECTS[crm]
+    company_od = ods["account"] if crm == "salesforce" else ods["company"]
+    person_od = ods["lead"] if crm == "salesforce" else ods["contact"]
+    for od, keys in ((company_od, companies["domain"]), (person_od, persons["email"])):
+        left = keys.cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+        left = left.filter(~left.is_in(list(seen_set))).unique(maintain_order=True)
+        p.fail_all(od, left, "api_limit_exhausted", message)
+
+
+__all__ = ["run_workflow", "WorkflowResult", "CrmError", "normalise_domain"]

@@ -1,0 +1,158 @@
+"""Per-record outcomes of a run, their summary, and how they are printed.
+
+Every record a workflow reads ends in exactly one outcome row (the sync log):
+
+=========== ========================================================================
+action      meaning
+=========== ========================================================================
+create      a new CRM record (``status`` succeeded / failed / planned)
+update      only the changed fields were sent (``changed_fields``)
+unchanged   nothing to write: same fingerprint as the last successful write, or the CRM
+            already holds every value
+skipped     not written on purpose; ``reason`` says why (``create_disabled``,
+            ``update_disabled``, ``workflow_disabled``)
+failed      could not be written; ``reason`` says why (``missing_required_field``,
+            ``invalid_email``, a CRM error code, ``api_limit_exhausted``, …); retried next run
+=========== ========================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from dagster_pipeline.sync.state import LOG_SCHEMA
+
+ACTIONS = ("create", "update", "unchanged", "skipped", "failed")
+
+
+@dataclass
+class Outcome:
+    object: str
+    key: str
+    action: str
+    status: str
+    reason: str | None = None
+    crm_id: str | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    message: str | None = None
+
+
+@dataclass
+class OutcomeLog:
+    """Outcomes of one workflow run, kept column-wise where records come in bulk."""
+
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    rows: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.rows.append(outcome)
+
+    def add_bulk(self, obj: str, keys: pl.Series, action: str, status: str, reason: str | None = None,
+                 crm_ids: pl.Series | None = None, message: str | None = None) -> None:
+        """Many records with one outcome (unchanged by fingerprint, a blocked object, …) without a Python loop."""
+        if keys.len() == 0:
+            return
+        n = keys.len()
+        self.frames.append(
+            pl.DataFrame(
+                {
+                    "object": [obj] * n,
+                    "key": keys.cast(pl.Utf8),
+                    "crm_id": crm_ids.cast(pl.Utf8) if crm_ids is not None else pl.Series([None] * n, dtype=pl.Utf8),
+                    "action": [action] * n,
+                    "status": [status] * n,
+                    "reason": pl.Series([reason] * n, dtype=pl.Utf8),
+                    "changed_fields": pl.Series([None] * n, dtype=pl.Utf8),
+                    "message": pl.Series([message] * n, dtype=pl.Utf8),
+                }
+            )
+        )
+
+    def frame(self) -> pl.DataFrame:
+        cols = ["object", "key", "crm_id", "action", "status", "reason", "changed_fields", "message"]
+        rows = pl.DataFrame(
+            {
+                "object": [o.object for o in self.rows],
+                "key": [o.key for o in self.rows],
+                "crm_id": [o.crm_id for o in self.rows],
+                "action": [o.action for o in self.rows],
+                "status": [o.status for o in self.rows],
+                "reason": [o.reason for o in self.rows],
+                "changed_fields": [",".join(sorted(o.changes)) or None for o in self.rows],
+                "message": [o.message for o in self.rows],
+            },
+            schema={c: pl.Utf8 for c in cols},
+        )
+        return pl.concat([*self.frames, rows], how="vertical") if self.frames else rows
+
+    def log_frame(self, *, run_id: str, run_at: dt.datetime, mode: str, workflow: str, crm: str) -> pl.DataFrame:
+        frame = self.frame().with_columns(
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(run_at).cast(pl.Datetime("us", "UTC")).alias("run_at"),
+            pl.lit(mode).alias("mode"),
+            pl.lit(workflow).alias("workflow"),
+            pl.lit(crm).alias("crm"),
+        )
+        return frame.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
+
+
+@dataclass
+class ObjectSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    planned_create: int = 0
+    planned_update: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": dict(sorted(self.skipped.items())),
+            "failed": dict(sorted(self.failed.items())),
+            "planned_create": self.planned_create,
+            "planned_update": self.planned_update,
+        }
+
+    @property
+    def failed_total(self) -> int:
+        return sum(self.failed.values())
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+def summarise(log: pl.DataFrame) -> dict[str, ObjectSummary]:
+    out: dict[str, ObjectSummary] = defaultdict(ObjectSummary)
+    if log.is_empty():
+        return {}
+    counts = log.group_by(["object", "action", "status", "reason"]).len()
+    for obj, action, status, reason, n in counts.iter_rows():
+        s = out[obj]
+        if action == "failed" or status == "failed":
+            key = reason or "error"
+            s.failed[key] = s.failed.get(key, 0) + n
+        elif action == "skipped":
+            key = reason or "skipped"
+            s.skipped[key] = s.skipped.get(key, 0) + n
+        elif action == "unchanged":
+            s.unchanged += n
+        elif status == "planned":
+            if action == "create":
+                s.planned_create += n
+            else:
+                s.planned_update += n
+        elif action == "create":
+            s.created += n
+        elif action == "update":
+            s.updated += n
+    return dict(sorted(out.items()))

@@ -1,0 +1,159 @@
+"""Desired CRM records, built column-wise from a sync model (polars, no per-row Python).
+
+For one CRM object this yields a frame with ``__key`` (normalised email/domain), one column
+per CRM field we want to write (standard fields, Warmly data, mapped custom fields), the
+company key a person links to, and ``__hash`` — a fingerprint of everything we would write,
+so an unchanged record can be skipped without a single CRM read.
+
+The fingerprint uses polars' row hash with a fixed seed: stable across runs of one polars
+version. A polars upgrade that changes it costs one re-diff against the CRM (which still
+writes only changed fields), never a wrong write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from connectors.crm import ObjectSchema
+from connectors.errors import ConfigError
+from dagster_pipeline.sync.catalog import ObjectDef
+from dagster_pipeline.sync.settings import ObjectSettings
+
+KEY = "__key"
+COMPANY_KEY = "__company_key"
+HASH = "__hash"
+NOTES = "__notes"
+INVALID = "__invalid"  # reason a record cannot be written at all (e.g. invalid_email)
+
+# Deliberately simple: what both CRMs reject, not RFC 5322. An apostrophe is legal (o'hara@…).
+EMAIL_RE = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+
+TEXT_KINDS = ("string", "textarea", "email", "url", "phone", "picklist")
+
+
+@dataclass
+class Desired:
+    """Desired records of one CRM object: the frame and what each field column means."""
+
+    object_def: ObjectDef
+    frame: pl.DataFrame
+    modes: dict[str, str]  # CRM field -> overwrite | if_empty
+    dropped_fields: list[str] = field(default_factory=list)  # standard fields absent/read-only in the CRM
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.modes)
+
+
+def _source_expr(column: str | None, value: object, frame_columns: set[str], key: str) -> pl.Expr:
+    if column is None:
+        return pl.lit(value)
+    if column not in frame_columns:
+        raise ConfigError(f"unknown sync-model column {column!r}; known: {', '.join(sorted(frame_columns))}", key=key)
+    return pl.col(column)
+
+
+def build_desired(
+    od: ObjectDef,
+    settings: ObjectSettings,
+    sync_frame: pl.DataFrame,
+    *,
+    workflow: str,
+    schema: ObjectSchema | None,
+) -> Desired:
+    """Select, rename and coerce sync-model columns into the CRM fields of ``od``.
+
+    ``schema`` (from describe / properties) trims text to the CRM's length, blanks values a
+    restricted picklist would reject (noted per record, the record still goes), and drops
+    standard fields this CRM org does not have. ``None`` (no schema yet) keeps everything.
+    """
+    cols = set(sync_frame.columns)
+    exprs: list[pl.Expr] = []
+    modes: dict[str, str] = {}
+    dropped: list[str] = []
+
+    def add(field_name: str, expr: pl.Expr, mode: str) -> None:
+        exprs.append(expr.alias(field_name))
+        modes[field_name] = mode
+
+    for src in od.standard:
+        info = schema.fields.get(src.field) if schema else None
+        if schema is not None and (info is None or not (info.createable or info.updateable)):
+            dropped.append(src.field)
+            continue
+        add(src.field, _source_expr(src.column, src.value, cols, f"{od.name}.{src.field}"), src.mode)
+    if settings.write_warmly_data:
+        for w in od.warmly:
+            add(w.api_name(od.crm), _source_expr(w.column, workflow, cols, w.api_name(od.crm)), "overwrite")
+    for name, mapping in settings.field_mapping.items():
+        key = f"objects.{od.name}.field_mapping.{name}.column"
+        add(name, _source_expr(mapping.column, mapping.value, cols, key), mapping.mode)
+
+    key_expr = pl.col(od.key_column).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+    company = (
+        pl.col("company_domain").cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+        if od.entity == "person" and "company_domain" in cols
+        else pl.lit(None, dtype=pl.Utf8)
+    )
+    passthrough = [pl.col(c) for c in sync_frame.columns if c.startswith("__")]
+    frame = sync_frame.select([key_expr.alias(KEY), company.alias(COMPANY_KEY), *exprs, *passthrough])
+    frame = frame.filter(pl.col(KEY).is_not_null() & (pl.col(KEY) != "")).unique(KEY, keep="first", maintain_order=True)
+
+    notes: list[pl.Expr] = []
+    if schema is not None:
+        coerced, notes = _coerce(frame, modes, schema)
+        frame = frame.with_columns(coerced)
+    invalid = (
+        pl.when(~pl.col(KEY).str.contains(EMAIL_RE)).then(pl.lit("invalid_email")).otherwise(pl.lit(None))
+        if od.entity == "person"
+        else pl.lit(None, dtype=pl.Utf8)
+    )
+    frame = frame.with_columns(
+        invalid.cast(pl.Utf8).alias(INVALID),
+        (pl.concat_list(notes).list.drop_nulls() if notes else pl.lit([], dtype=pl.List(pl.Utf8))).alias(NOTES),
+    )
+    return Desired(od, frame, modes, dropped)
+
+
+def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    out: list[pl.Expr] = []
+    notes: list[pl.Expr] = []
+    for name in modes:
+        info = schema.fields.get(name)
+        if info is None:
+            continue
+        col = pl.col(name)
+        dtype = frame.schema[name]
+        if info.kind in TEXT_KINDS and dtype == pl.Utf8:
+            col = col.str.strip_chars()
+            col = pl.when(col == "").then(None).otherwise(col)
+            if info.length:
+                # Salesforce rejects the whole record (STRING_TOO_LONG); a trimmed title is
+                # better than no record. The note says it happened.
+                notes.append(
+                    pl.when(col.str.len_chars() > info.length).then(pl.lit(f"truncated:{name}")).otherwise(None)
+                )
+                col = col.str.slice(0, info.length)
+        if info.options is not None:
+            options = pl.Series(list(info.options), dtype=pl.Utf8)
+            bad = col.is_not_null() & ~col.cast(pl.Utf8).is_in(options)
+            notes.append(pl.when(bad).then(pl.lit(f"invalid_option:{name}")).otherwise(None))
+            col = pl.when(bad).then(None).otherwise(col)
+        out.append(col.alias(name))
+    return out, notes
+
+
+def with_fingerprint(sync_frame: pl.DataFrame, signature: str) -> pl.DataFrame:
+    """Add ``__hash``: a fingerprint of the sync-model row and the settings ``signature``.
+
+    Hashing the source row (not each CRM object's payload) lets one fingerprint serve a
+    person whichever object it lands in (Lead or Contact); ``signature`` folds in the object
+    settings and workflow so a settings change re-diffs every record once. Derived columns
+    already on the frame (``__company_id``: the CRM id a person links to) are included, so a
+    newly created company re-links its people.
+    """
+    cols = [pl.col(c) for c in sync_frame.columns if c not in ("activity_date", HASH)]
+    cols.append(pl.lit(signature).alias("__signature"))
+    return sync_frame.with_columns(pl.struct(cols).hash(seed=7).cast(pl.Utf8).alias(HASH))
