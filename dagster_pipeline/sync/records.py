@@ -102,15 +102,17 @@ def build_desired(
     frame = frame.filter(pl.col(KEY).is_not_null() & (pl.col(KEY) != "")).unique(KEY, keep="first", maintain_order=True)
 
     notes: list[pl.Expr] = []
+    coerced: list[pl.Expr] = []
     if schema is not None:
         coerced, notes = _coerce(frame, modes, schema)
-        frame = frame.with_columns(coerced)
     invalid = (
         pl.when(~pl.col(KEY).str.contains(EMAIL_RE)).then(pl.lit("invalid_email")).otherwise(pl.lit(None))
         if od.entity == "person"
         else pl.lit(None, dtype=pl.Utf8)
     )
+    # One with_columns: the notes look at the values before they were trimmed or blanked.
     frame = frame.with_columns(
+        *coerced,
         invalid.cast(pl.Utf8).alias(INVALID),
         (pl.concat_list(notes).list.drop_nulls() if notes else pl.lit([], dtype=pl.List(pl.Utf8))).alias(NOTES),
     )
@@ -137,7 +139,7 @@ def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) ->
                 )
                 col = col.str.slice(0, info.length)
         if info.options is not None:
-            options = pl.Series(list(info.options), dtype=pl.Utf8)
+            options = pl.lit(pl.Series(list(info.options), dtype=pl.Utf8)).implode()
             bad = col.is_not_null() & ~col.cast(pl.Utf8).is_in(options)
             notes.append(pl.when(bad).then(pl.lit(f"invalid_option:{name}")).otherwise(None))
             col = pl.when(bad).then(None).otherwise(col)

@@ -18,7 +18,10 @@ def test_full_settings_parse() -> None:
     s = parse_settings({
         "crm": "hubspot",
         "objects": {
-            "contact": {"create": False, "field_mapping": {"use_case": {"column": "chat_use_case", "mode": "if_empty"}}},
+            "contact": {
+                "create": False,
+                "field_mapping": {"use_case": {"column": "chat_use_case", "mode": "if_empty"}},
+            },
             "company": {"write_warmly_data": False, "field_mapping": {"source": {"value": "Warmly"}}},
         },
         "workflows": {"outbound_agent": {"enabled": False}},

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from connectors.crm import FieldInfo, ObjectSchema
+from connectors.errors import ConfigError
+from dagster_pipeline.sync.catalog import OBJECTS
+from dagster_pipeline.sync.records import INVALID, KEY, NOTES, build_desired, with_fingerprint
+from dagster_pipeline.sync.settings import parse_settings
+from tests.sync.frames import person, persons
+
+LEAD = OBJECTS["salesforce"]["lead"]
+
+
+def lead_schema(*extra: FieldInfo) -> ObjectSchema:
+    fields = {
+        "Email": FieldInfo("Email", "email", 80), "FirstName": FieldInfo("FirstName", "string", 40),
+        "LastName": FieldInfo("LastName", "string", 80), "Title": FieldInfo("Title", "string", 128),
+        "Company": FieldInfo("Company", "string", 255), "Industry": FieldInfo("Industry", "picklist"),
+        "NumberOfEmployees": FieldInfo("NumberOfEmployees", "int"), "Country": FieldInfo("Country", "string", 80),
+        "Phone": FieldInfo("Phone", "phone", 40), "Website": FieldInfo("Website", "url", 255),
+        "LeadSource": FieldInfo("LeadSource", "picklist", options=("Web", "Other")),
+    }
+    fields.update({w.api_name("salesforce"): FieldInfo(w.api_name("salesforce"), w.kind, w.length, custom=True)
+                   for w in LEAD.warmly})
+    fields.update({f.name: f for f in extra})
+    return ObjectSchema("Lead", fields)
+
+
+def test_three_categories_in_one_record() -> None:
+    s = parse_settings({"objects": {"lead": {"field_mapping": {
+        "LeadSource": {"value": "Web"}, "Use_Case__c": {"column": "chat_use_case", "mode": "if_empty"}}}}})
+    schema = lead_schema(FieldInfo("Use_Case__c", "textarea", 1000, custom=True))
+    d = build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io")), workflow="inbound_agent", schema=schema)
+    row = d.frame.row(0, named=True)
+    assert row[KEY] == "ann@acme.io"
+    assert row["Title"] == "VP Sales"  # standard
+    assert row["Warmly_Session_Count__c"] == 3 and row["Warmly_Workflow__c"] == "inbound_agent"  # Warmly data
+    assert row["LeadSource"] == "Web" and row["Use_Case__c"] == "Route inbound leads"  # mapped
+    assert d.modes["Use_Case__c"] == "if_empty" and d.modes["FirstName"] == "if_empty"
+
+
+def test_warmly_data_off_writes_no_engagement_field() -> None:
+    s = parse_settings({"objects": {"lead": {"write_warmly_data": False}}})
+    d = build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io")), workflow="website_visitor",
+                      schema=lead_schema())
+    assert not [f for f in d.fields if f.startswith("Warmly_")]
+
+
+def test_schema_trims_long_text_and_blanks_bad_picklist_values_with_a_note() -> None:
+    s = parse_settings({"objects": {"lead": {"field_mapping": {"LeadSource": {"value": "Billboard"}}}}})
+    long_title = "Senior Vice President of Global Revenue Operations, " * 4
+    d = build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io", title=long_title)),
+                      workflow="website_visitor", schema=lead_schema())
+    row = d.frame.row(0, named=True)
+    assert len(row["Title"]) == 128 and long_title.startswith(row["Title"])
+    assert row["LeadSource"] is None
+    assert sorted(row[NOTES]) == ["invalid_option:LeadSource", "truncated:Title"]
+
+
+def test_fields_the_org_lacks_are_dropped_not_sent() -> None:
+    schema = lead_schema()
+    del schema.fields["Phone"]
+    d = build_desired(LEAD, parse_settings({}).object("lead"), persons(person("ann@acme.io")),
+                      workflow="website_visitor", schema=schema)
+    assert "Phone" not in d.fields and d.dropped_fields == ["Phone"]
+
+
+@pytest.mark.parametrize(("email", "valid"), [("o'hara@acme.io", True), ("zoë@acme.io", False),
+                                              ("no-at-sign.acme.io", False), ("a@b", False), ("a.b+c@x.co", True)])
+def test_invalid_emails_are_flagged_before_any_call(email: str, valid: bool) -> None:
+    d = build_desired(LEAD, parse_settings({}).object("lead"), persons(person(email)), workflow="website_visitor",
+                      schema=None)
+    assert (d.frame[INVALID][0] is None) is valid
+
+
+def test_unknown_mapping_column_is_a_config_error_naming_the_key() -> None:
+    s = parse_settings({"objects": {"lead": {"field_mapping": {"X__c": {"column": "favourite_colour"}}}}})
+    with pytest.raises(ConfigError, match=r"objects\.lead\.field_mapping\.X__c\.column"):
+        build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io")), workflow="website_visitor", schema=None)
+
+
+def test_fingerprint_moves_with_data_and_settings_only() -> None:
+    a = persons(person("ann@acme.io"), person("bob@acme.io"))
+    h1 = with_fingerprint(a, "sig")["__hash"]
+    assert with_fingerprint(a, "sig")["__hash"].to_list() == h1.to_list()
+    b = a.with_columns(pl.when(pl.col("email") == "bob@acme.io").then(pl.lit("CEO")).otherwise("title").alias("title"))
+    h2 = with_fingerprint(b, "sig")["__hash"]
+    assert h2[0] == h1[0] and h2[1] != h1[1]
+    assert with_fingerprint(a, "other settings")["__hash"][0] != h1[0]
+    later = a.with_columns(pl.col("activity_date").dt.offset_by("1d"))
+    assert with_fingerprint(later, "sig")["__hash"].to_list() == h1.to_list()
