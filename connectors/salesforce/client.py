@@ -11,17 +11,27 @@ Two log-in routes, both ending in a bearer session:
   (simple-salesforce's own username login speaks SOAP to ``*.salesforce.com`` only, so a
   My Domain or sandbox instance URL would be ignored; the OAuth grant honours it.)
 ``SALESFORCE_CA_BUNDLE`` pins the certificate authority to trust (the sandbox's own CA).
+
+API calls are counted at the transport (:func:`count_calls`), below the SDK, so every HTTP
+attempt is seen — retries, query pages, Bulk polls, and requests whose connection dropped
+before any response (a response hook would miss those, yet the CRM may have counted them).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import BaseAdapter
 from simple_salesforce import Salesforce
+
+from connectors.crm import ApiCalls
 
 DEFAULT_API_VERSION = "62.0"
 
@@ -97,8 +107,70 @@ def fetch_token(creds: SalesforceCredentials, session: requests.Session) -> tupl
     return body["access_token"], body.get("instance_url") or creds.instance_url
 
 
-def make_client(creds: SalesforceCredentials) -> Salesforce:
+_API_PREFIX = re.compile(r"^/services/data/v\d+\.\d+/")
+# Record / job ids (15 or 18 characters, with digits) and query locators ("01g…-2000").
+_ID_SEGMENT = re.compile(r"^(?=[0-9A-Za-z-]*[0-9])[0-9A-Za-z]{15,18}(-\d+)?$")
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def endpoint_name(method: str, url: str) -> str:
+    """``"PATCH composite/sobjects/Lead/Email__c"``: method + API path, ids folded to ``{id}``.
+
+    Folding ids keeps the per-endpoint counts a short, stable list (one Bulk job's polls
+    and query pages add up under one name instead of one name per job or cursor).
+    """
+    path = _API_PREFIX.sub("", urlsplit(url).path).strip("/")
+    parts = ["{id}" if _ID_SEGMENT.match(p) else p for p in path.split("/")]
+    return f"{method.upper()} {'/'.join(parts)}"
+
+
+class CountingAdapter(BaseAdapter):
+    """Wraps a session's transport and counts each request into every registered :class:`ApiCalls`.
+
+    Counted before sending: a request whose connection drops (the server may have done the
+    work and billed the call) still counts. GET/HEAD are reads, everything else a write.
+    """
+
+    def __init__(self, inner: BaseAdapter) -> None:
+        super().__init__()
+        self.inner = inner
+        self.counters: list[ApiCalls] = []
+        self._lock = threading.Lock()
+
+    def add(self, calls: ApiCalls) -> None:
+        with self._lock:
+            if not any(c is calls for c in self.counters):
+                self.counters.append(calls)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        method = (request.method or "GET").upper()
+        name = endpoint_name(method, request.url or "")
+        with self._lock:
+            counters = list(self.counters)
+        for calls in counters:
+            calls.add(name, write=method not in _READ_METHODS)
+        return self.inner.send(request, *args, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def count_calls(session: requests.Session, calls: ApiCalls) -> ApiCalls:
+    """Count every HTTP call ``session`` makes into ``calls`` (idempotent per ``calls`` object)."""
+    for prefix in ("https://", "http://"):
+        adapter = session.get_adapter(prefix)
+        if not isinstance(adapter, CountingAdapter):
+            adapter = CountingAdapter(adapter)
+            session.mount(prefix, adapter)
+        adapter.add(calls)
+    return calls
+
+
+def make_client(creds: SalesforceCredentials, *, calls: ApiCalls | None = None) -> Salesforce:
+    """A simple-salesforce client; with ``calls``, every HTTP call it makes is counted there."""
     session = http_session(creds.ca_bundle)
+    if calls is not None:
+        count_calls(session, calls)
     token, instance_url = (
         (creds.access_token, creds.instance_url) if creds.access_token else fetch_token(creds, session)
     )
