@@ -22,8 +22,9 @@ from connectors.crm import FieldInfo, FieldKind, FieldSpec
 class InvalidValue(ValueError):
     """A value we cannot put on the wire; the record fails alone, before any call."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str = "INVALID_VALUE") -> None:
         self.field = field
+        self.code = code
         super().__init__(f"{field}: {message}")
 
 
