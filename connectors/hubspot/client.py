@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hubspot import HubSpot
+from urllib3.util.retry import Retry
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 
@@ -31,6 +32,7 @@ class HubSpotCredentials:
 
 
 def make_client(creds: HubSpotCredentials) -> HubSpot:
-    # Retries are ours (connectors/hubspot honours Retry-After and the 10-second window);
-    # the SDK's urllib3 retry stays off so a call is never repeated behind our back.
-    return HubSpot(access_token=creds.access_token, host=creds.base_url)
+    # Retries are ours (connectors/hubspot honours Retry-After and the 10-second window).
+    # Left unset, urllib3 would quietly retry failed connections and GETs up to 3 times:
+    # calls repeated behind our back, uncounted and outside the rate limiter.
+    return HubSpot(access_token=creds.access_token, host=creds.base_url, retry=Retry(total=0, redirect=False))
