@@ -3,11 +3,13 @@
 Credentials never come from files in the repository and are never logged: the dataclass
 hides them from ``repr`` so an exception or a debug print cannot leak them.
 
-Two log-in routes, both ending in a bearer session:
+Three log-in routes, all ending in a bearer session:
 - ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_ACCESS_TOKEN`` (a session id or OAuth token);
 - ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_USERNAME`` / ``SALESFORCE_PASSWORD`` /
   ``SALESFORCE_SECURITY_TOKEN`` (+ optional ``SALESFORCE_CLIENT_ID`` / ``SALESFORCE_CLIENT_SECRET``),
-  exchanged at ``{instance}/services/oauth2/token`` with the OAuth 2.0 username-password grant.
+  exchanged at ``{instance}/services/oauth2/token`` with the OAuth 2.0 username-password grant;
+- ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_CLIENT_ID`` / ``SALESFORCE_CLIENT_SECRET`` alone: the
+  OAuth 2.0 client-credentials grant (a connected app that runs as its integration user).
   (simple-salesforce's own username login speaks SOAP to ``*.salesforce.com`` only, so a
   My Domain or sandbox instance URL would be ignored; the OAuth grant honours it.)
 ``SALESFORCE_CA_BUNDLE`` pins the certificate authority to trust (the sandbox's own CA).
@@ -65,11 +67,17 @@ class SalesforceCredentials:
             ca_bundle=env.get("SALESFORCE_CA_BUNDLE") or None,
             api_version=env.get("SALESFORCE_API_VERSION") or DEFAULT_API_VERSION,
         )
-        if not creds.access_token and not (creds.username and creds.password):
+        if not creds.access_token and not (creds.username and creds.password) and not creds.client_credentials:
             raise ValueError(
-                "set SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME and SALESFORCE_PASSWORD"
+                "set SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME and SALESFORCE_PASSWORD, "
+                "or SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET"
             )
         return creds
+
+    @property
+    def client_credentials(self) -> bool:
+        """Log in with the client-credentials grant (a client id and secret, no user password)."""
+        return bool(self.client_id and self.client_secret and not (self.username and self.password))
 
 
 def http_session(ca_bundle: str | None) -> requests.Session:
@@ -86,12 +94,15 @@ def http_session(ca_bundle: str | None) -> requests.Session:
 
 
 def fetch_token(creds: SalesforceCredentials, session: requests.Session) -> tuple[str, str]:
-    """OAuth 2.0 username-password grant; returns (access_token, instance_url)."""
-    form = {
-        "grant_type": "password",
-        "username": creds.username or "",
-        "password": (creds.password or "") + (creds.security_token or ""),
-    }
+    """OAuth 2.0 username-password or client-credentials grant; returns (access_token, instance_url)."""
+    if creds.client_credentials:
+        form = {"grant_type": "client_credentials"}
+    else:
+        form = {
+            "grant_type": "password",
+            "username": creds.username or "",
+            "password": (creds.password or "") + (creds.security_token or ""),
+        }
     if creds.client_id:
         form["client_id"] = creds.client_id
     if creds.client_secret:
