@@ -182,13 +182,34 @@ _TOKEN_BEFORE = r"(?<![\w.%+'@-])"
 _TOKEN_AFTER = r"(?![\w%+'@-]|\.\w)"
 
 
-def mentions(text: str, value: str, *, ignore_case: bool = False) -> bool:
-    """True when ``value`` appears in ``text`` as a whole token (an e-mail inside a longer
-    e-mail, or ``1`` inside ``10``, does not count)."""
+def mention_at(text: str, value: str, *, ignore_case: bool = False) -> int | None:
+    """Where ``value`` first appears in ``text`` as a whole token (an e-mail inside a longer
+    e-mail, or ``1`` inside ``10``, does not count), or None."""
     if not value or not text:
-        return False
+        return None
     flags = re.IGNORECASE if ignore_case else 0
-    return re.search(_TOKEN_BEFORE + re.escape(value) + _TOKEN_AFTER, text, flags) is not None
+    m = re.search(_TOKEN_BEFORE + re.escape(value) + _TOKEN_AFTER, text, flags)
+    return m.start() if m else None
+
+
+def mentions(text: str, value: str, *, ignore_case: bool = False) -> bool:
+    return mention_at(text, value, ignore_case=ignore_case) is not None
+
+
+def offending_value(text: str, values: Iterable[str], *, ignore_case: bool = False) -> str | None:
+    """The one of ``values`` an error message is about.
+
+    HubSpot names the bad value first and may go on to list the good ones
+    (``bogus was not one of the allowed options: [lead, customer, …]``), so bracketed lists
+    are ignored and the earliest mention wins.
+    """
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    best: tuple[int, str] | None = None
+    for v in dict.fromkeys(values):
+        at = mention_at(text, v, ignore_case=ignore_case) if len(v) >= 2 else None
+        if at is not None and (best is None or at < best[0]):
+            best = (at, v)
+    return best[1] if best else None
 
 
 def error_details(body: Any) -> list[dict[str, Any]]:
@@ -763,11 +784,16 @@ class HubSpotConnector:
             if names and code in _PROPERTY_CODES:
                 hits = {i for i, it in enumerate(items) if any(n in it.props for n in names)}
             elif names:
-                hits = {
-                    i for i, it in enumerate(items) for n in names
-                    if len(v := it.value(n, op.id_property) or "") >= 2
-                    and mentions(text, v, ignore_case=op.ignore_case)
-                }
+                for n in names:
+                    values = {i: val for i, it in enumerate(items)
+                              if (val := it.value(n, op.id_property)) is not None}
+                    bad = offending_value(text, values.values(), ignore_case=op.ignore_case)
+                    if bad is None:
+                        continue
+                    if op.ignore_case:
+                        hits |= {i for i, v in values.items() if v.lower() == bad.lower()}
+                    else:
+                        hits |= {i for i, v in values.items() if v == bad}
             if not hits and op.keys_are_tokens:
                 hits = {i for i, it in enumerate(items) if mentions(text, it.wire_id, ignore_case=op.ignore_case)}
             for i in hits:
