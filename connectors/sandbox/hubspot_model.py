@@ -9,6 +9,7 @@ normalised the way HubSpot does before they are stored.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -333,6 +334,7 @@ def default_groups(otype: str) -> list[dict[str, Any]]:
 
 
 # -- timestamps ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8192)
 def iso_ms(ms: int) -> str:
     """HubSpot's timestamp format: ISO-8601, milliseconds, Z."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
