@@ -317,6 +317,13 @@ class HubSpotConnector:
     ``write_trace_ids`` sends an ``objectWriteTraceId`` with every upsert/update input, which
     lets HubSpot answer bad inputs one by one (207) instead of rejecting the whole batch;
     without it (or where HubSpot ignores it) bad inputs are isolated from the batch error.
+
+    What fails how: a bad input is a failed :class:`RecordResult`, never an exception. When
+    retries run out, reads raise :class:`RetryableError` and writes fail their inputs with it
+    (the batches after it are not sent: HubSpot is not answering). :class:`AuthenticationError`
+    and :class:`ApiLimitExhausted` stop any call where it stands; every write here is
+    idempotent, so the caller can simply run it again later. Arguments that cannot be sent
+    at all (an unknown object type, a field kind HubSpot has no type for) raise ``ValueError``.
     """
 
     crm = CRM
