@@ -64,7 +64,17 @@ from hubspot.crm.contacts import (
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.properties import ApiException as PropertiesApiException
-from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate, PropertyUpdate
+from hubspot.crm.properties import (
+    BatchInputPropertyCreate,
+    BatchInputPropertyName,
+    BatchReadInputPropertyName,
+    BatchResponseProperty,
+    BatchResponsePropertyWithErrors,
+    PropertyCreate,
+    PropertyGroupCreate,
+    PropertyName,
+    PropertyUpdate,
+)
 
 from connectors.hubspot.client import HubSpotCredentials, make_client
 from connectors.sandbox.base import serve
@@ -1054,3 +1064,59 @@ def test_state_and_daily_usage_survive_a_restart(tmp_path: Path) -> None:
         assert int(later.id) > int(company.id)
     finally:
         second.stop()
+
+
+def test_property_batch_endpoints(hs: HubSpot) -> None:
+    specs = [
+        PropertyCreate(
+            name=f"warmly_p{i}", label=f"P{i}", type="string", field_type="text", group_name="contactinformation"
+        )
+        for i in range(2)
+    ]
+    created = hs.crm.properties.batch_api.create("contacts", BatchInputPropertyCreate(inputs=specs))
+    assert isinstance(created, BatchResponseProperty) and sorted(p.name for p in created.results) == [
+        "warmly_p0",
+        "warmly_p1",
+    ]
+    again = hs.crm.properties.batch_api.create("contacts", BatchInputPropertyCreate(inputs=specs[:1]))
+    assert isinstance(again, BatchResponsePropertyWithErrors) and again.errors[0].category == "OBJECT_ALREADY_EXISTS"
+    names = [PropertyName(name="warmly_p0"), PropertyName(name="warmly_missing")]
+    read = hs.crm.properties.batch_api.read("contacts", BatchReadInputPropertyName(archived=False, inputs=names))
+    assert isinstance(read, BatchResponsePropertyWithErrors)
+    assert [p.name for p in read.results] == ["warmly_p0"] and read.num_errors == 1
+    hs.crm.properties.batch_api.archive("contacts", BatchInputPropertyName(inputs=[PropertyName(name="warmly_p0")]))
+    remaining = {p.name for p in hs.crm.properties.core_api.get_all("contacts").results}
+    assert "warmly_p0" not in remaining and "warmly_p1" in remaining
+
+
+def test_labeled_associations_a_new_primary_demotes_the_old_one_and_single_delete(hs: HubSpot) -> None:
+    contact_id, first = make_pair(hs)
+    second = hs.crm.companies.basic_api.create(CompanyCreate(properties={"name": "Second"})).id
+    primary = [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=1)]
+    made = hs.crm.associations.v4.basic_api.create("contacts", contact_id, "companies", first, primary)
+    assert made.labels == ["Primary"] and made.to_object_id == first
+    hs.crm.associations.v4.basic_api.create("contacts", contact_id, "companies", second, primary)
+
+    def kinds() -> dict[str, list[int]]:
+        page = hs.crm.associations.v4.basic_api.get_page("contacts", contact_id, "companies").results
+        return {r.to_object_id: sorted(t.type_id for t in r.association_types) for r in page}
+
+    assert kinds() == {first: [279], second: [1, 279]}
+    company_side = hs.crm.associations.v4.basic_api.get_page("companies", second, "contacts").results
+    assert sorted(t.type_id for t in company_side[0].association_types) == [2, 280]
+    hs.crm.associations.v4.batch_api.archive_labels(
+        "contacts",
+        "companies",
+        BatchInputPublicAssociationMultiPost(
+            inputs=[
+                PublicAssociationMultiPost(
+                    _from=AssocObjectId(id=contact_id), to=AssocObjectId(id=second), types=primary
+                )
+            ]
+        ),
+    )
+    assert kinds() == {first: [279], second: [279]}
+    assert hs.crm.associations.v4.basic_api.archive("contacts", contact_id, "companies", first) is None
+    assert kinds() == {second: [279]}
+    status, _, _ = fail(hs.crm.associations.v4.basic_api.create_default, "contacts", contact_id, "companies", "999")
+    assert status == 404
