@@ -84,10 +84,11 @@ _DUPLICATE_FIELD_CODES = frozenset({"DUPLICATE_DEVELOPER_NAME", "DUPLICATE_VALUE
 class SalesforceConnector:
     """Talks to one Salesforce org through a simple-salesforce client.
 
-    ``calls`` receives every HTTP call this client's session makes (reads vs writes, by
-    endpoint); give the same :class:`ApiCalls` to ``make_client(…, calls=…)`` or here, not
-    two different ones for one session, or both count everything. ``sleep`` is injectable
-    so tests can observe backoff without waiting.
+    ``calls`` counts every HTTP attempt made through the client's session (reads vs writes,
+    by endpoint) — retries, pages and Bulk polls included, and calls other code makes with
+    the same client too, since all of them spend the org's allocation. Passing the
+    :class:`ApiCalls` already given to ``make_client(…, calls=…)`` counts each call once.
+    ``sleep`` is injectable so tests can observe backoff without waiting.
     """
 
     crm = CRM

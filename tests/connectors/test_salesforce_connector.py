@@ -529,7 +529,8 @@ def test_retries_5xx_then_succeeds(keyed: SalesforceConnector, sf, sandbox_clean
     results = keyed.upsert("Lead", KEY, [_lead("r@acme.io")], ["r"])
     assert results[0].ok and results[0].created
     assert keyed.calls.by_endpoint == {UPSERT_ENDPOINT: 3}
-    assert len(sleeps) == 2 and all(0 < s <= keyed.max_backoff for s in sleeps) and sleeps[1] > sleeps[0] / 2
+    # Exponential with jitter over the upper half: 0.25–0.5 s, then 0.5–1 s (backoff_base 0.5).
+    assert len(sleeps) == 2 and 0.25 <= sleeps[0] <= 0.5 <= sleeps[1] <= 1.0
     assert _count(sf, "Email = 'r@acme.io'") == 1
 
 
@@ -668,3 +669,18 @@ def _chain(exc: BaseException) -> list[BaseException]:
         out.append(seen)
         seen = seen.__cause__ or seen.__context__
     return out
+
+
+def test_one_counter_shared_by_client_and_connector_counts_each_call_once(sandbox_clean) -> None:
+    from connectors.salesforce.client import SalesforceCredentials, make_client
+
+    calls = ApiCalls()
+    client = make_client(SalesforceCredentials.from_env(sandbox_clean.salesforce_env()), calls=calls)
+    conn = SalesforceConnector(client, calls=calls)
+    conn.describe("Contact")
+    conn.find("Contact", "Email", ["a@b.io"], ["Email"])
+    assert conn.calls is calls
+    assert calls.as_dict() == {"reads": 2, "writes": 0, "total": 2,
+                               "by_endpoint": {"GET sobjects/Contact/describe": 1, "GET query": 1}}
+    assert sandbox_clean.calls("salesforce")["total"] == 2
+    assert conn.api_usage is not None and conn.api_usage[0] >= 2
