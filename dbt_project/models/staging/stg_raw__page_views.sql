@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ ref('page_views') }}
+
+),
+
+renamed as (
+
+    select
+        id as page_view_id,
+        session_id,
+        nullif(trim(page_url), '') as page_url,
+        {{ url_path('page_url') }} as page_path,
+        viewed_at
+
+    from source
+
+)
+
+select * from renamed
