@@ -49,6 +49,8 @@ from connectors.sandbox.hubspot_model import (
 )
 
 MAX_BATCH = 100
+# v4 association batch reads take up to 1,000 ids (HubSpot changelog, February 2025).
+MAX_ASSOCIATION_READ = 1000
 SEARCH_MAX_LIMIT = 200
 SEARCH_MAX_RESULTS = 10_000
 SEARCH_MAX_GROUPS = 5
@@ -450,15 +452,15 @@ class HubSpotApp(App):
         except (ValueError, UnicodeDecodeError) as exc:
             raise validation_error(f"Invalid input JSON on line 1, column 1: {exc}") from None
 
-    def _inputs(self, req: Request) -> tuple[dict[str, Any], list[Any]]:
+    def _inputs(self, req: Request, limit: int = MAX_BATCH) -> tuple[dict[str, Any], list[Any]]:
         body = self._body(req)
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
             raise validation_error('Invalid input JSON: the request body needs an "inputs" array')
         inputs = body["inputs"]
-        if len(inputs) > MAX_BATCH:
+        if len(inputs) > limit:
             raise validation_error(
-                f"Too many inputs: {len(inputs)}. The maximum number of inputs per batch request is {MAX_BATCH}.",
-                errors=[{"message": f"size must be between 0 and {MAX_BATCH}", "in": "inputs", "code": "TOO_MANY"}],
+                f"Too many inputs: {len(inputs)}. The maximum number of inputs per batch request is {limit}.",
+                errors=[{"message": f"size must be between 0 and {limit}", "in": "inputs", "code": "TOO_MANY"}],
             )
         for item in inputs:
             if not isinstance(item, dict):
@@ -1473,7 +1475,7 @@ class HubSpotApp(App):
     def assoc_batch_read(self, req: Request) -> Response:
         started = now_ms()
         from_ot, to_ot = self._pair(req)
-        _, inputs = self._inputs(req)
+        _, inputs = self._inputs(req, MAX_ASSOCIATION_READ)
         results, errors = [], []
         for item in inputs:
             f = str(item.get("id", ""))
