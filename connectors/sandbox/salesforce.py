@@ -348,6 +348,7 @@ class SalesforceApp(App):
         self._cursors: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._sessions: set[str] = set()
         self._usage: tuple[str, int] = ("", 0)
+        self._request_version = "62.0"  # of the call being handled (calls are served one at a time)
         super().__init__(db_path)
         self._load_state()
         self._register()
@@ -461,6 +462,9 @@ class SalesforceApp(App):
         url_bytes = len(req.path) + len(urlencode(req.query, doseq=True)) + 1
         if url_bytes > MAX_URL_BYTES:
             return Response(414, [{"errorCode": "URI_TOO_LONG", "message": "Request-URI Too Large"}])
+        version = req.path.split("/")[3] if req.path.startswith("/services/data/v") else ""
+        if version[1:].replace(".", "").isdigit():
+            self._request_version = version[1:]
         token = req.bearer_token
         if not token or (token != self.token and token not in self._sessions):
             return Response(401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
@@ -1191,7 +1195,7 @@ class SalesforceApp(App):
         return [], data
 
     def _duplicates_error(self, sobject: str, ids: list[str]) -> dict[str, Any]:
-        v = "62.0"
+        v = self._request_version
         return rec_error(
             "DUPLICATES_DETECTED", "Use one of these records?", [],
             duplicateResult={
