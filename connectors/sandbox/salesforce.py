@@ -734,7 +734,8 @@ class SalesforceApp(App):
             if query.count_field is None:
                 return Response(200, {"totalSize": len(result), "done": True, "records": []})
             bound = query.count_field.bound
-            n = sum(1 for r in result if soql.get_value(r, bound) is not None)  # type: ignore[arg-type]
+            assert bound is not None
+            n = len([r for r in result if soql.get_value(r, bound) is not None])
             return Response(200, {
                 "totalSize": 1, "done": True,
                 "records": [{"attributes": {"type": "AggregateResult"}, "expr0": n}],
@@ -1186,7 +1187,7 @@ class SalesforceApp(App):
         ):
             key = str(data["Email"]).lower()
             dupes = []
-            for other in sorted(b.snapshot_ids(sobject, "Email", key) - {self_id}):
+            for other in sorted(b.snapshot_ids(sobject, "Email", key) - {self_id or ""}):
                 rec = b.get(other)
                 if rec is not None and not rec[1] and str(rec[2].get("Email") or "").lower() == key:
                     dupes.append(other)

@@ -108,10 +108,10 @@ def parse_datetime(text: str) -> str | None:
         if not m2:
             return None
         try:
-            d = dt.date(int(m2[1]), int(m2[2]), int(m2[3]))
+            day = dt.date(int(m2[1]), int(m2[2]), int(m2[3]))
         except ValueError:
             return None
-        return format_datetime(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc))
+        return format_datetime(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc))
     y, mo, d, h, mi, s, frac, tz = m.groups()
     try:
         tzinfo = dt.timezone.utc
@@ -448,7 +448,7 @@ def _text(name: str, label: str, length: int, **kw: Any) -> FieldDef:
 
 
 def _system_fields() -> list[FieldDef]:
-    ro = {"createable": False, "updateable": False}
+    ro: dict[str, Any] = {"createable": False, "updateable": False}
     return [
         FieldDef(
             "OwnerId", "Owner ID", "reference", length=18, nillable=False, defaulted_on_create=True,

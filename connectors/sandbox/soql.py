@@ -745,6 +745,13 @@ def _sort_key(fd: FieldDef, value: Any) -> Any:
     return value
 
 
+def _order_key(bound: BoundField) -> Callable[[Row], Any]:
+    def key(row: Row) -> Any:
+        return _sort_key(bound.field, get_value(row, bound))
+
+    return key
+
+
 def run(
     query: Query,
     rows: Iterable[Row],
@@ -762,7 +769,7 @@ def run(
         assert bound is not None
         present = [r for r in candidates if get_value(r, bound) is not None]
         missing = [r for r in candidates if get_value(r, bound) is None]
-        present.sort(key=lambda r, b=bound: _sort_key(b.field, get_value(r, b)), reverse=desc)
+        present.sort(key=_order_key(bound), reverse=desc)
         candidates = missing + present if nulls_first else present + missing
     if query.offset:
         candidates = candidates[query.offset :]
