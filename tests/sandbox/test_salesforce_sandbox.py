@@ -626,6 +626,26 @@ def test_bulk2_insert_reports_results_per_row(sf):
     assert count(sf) == 3
     listed = sf.restful("jobs/ingest")
     assert summary["job_id"] in {j["id"] for j in listed["records"]} and listed["done"] is True
+    assert sf.restful(f"jobs/ingest/{summary['job_id']}", method="DELETE") is None  # 204
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.restful(f"jobs/ingest/{summary['job_id']}")
+
+
+def test_bulk2_aborted_job_writes_nothing(sf):
+    bulk = sf.bulk2.Lead._client
+    job = bulk.create_job("insert")
+    assert job["state"] == "Open" and job["contentType"] == "CSV"
+    bulk.upload_job_data(job["id"], "LastName,Company\nAborted,Acme\n")
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        bulk.upload_job_data(job["id"], "LastName,Company\nTwice,Acme\n")
+    assert error(exc)["errorCode"] == "BULK_API_ERROR"
+    assert bulk.abort_job(job["id"], False)["state"] == "Aborted"
+    assert bulk.get_job(job["id"], False)["state"] == "Aborted"
+    unprocessed = list(csv.DictReader(io.StringIO(sf.bulk2.Lead.get_unprocessed_records(job["id"]))))
+    assert unprocessed == [{"LastName": "Aborted", "Company": "Acme"}]
+    with pytest.raises(SalesforceMalformedRequest):
+        bulk.close_job(job["id"])
+    assert count(sf) == 0
 
 
 def test_bulk2_upsert_update_and_null_markers(sf):
