@@ -1,0 +1,28 @@
+"""The Dagster code location: it only loads and merges (each defs/ module owns its definitions).
+
+`dagster dev -m dagster_pipeline.definitions` shows the graph seeds → staging → intermediate
+→ sync models → CRM fields (with the blocking required-fields check) → one sync per workflow.
+Runs use the in-process executor: DuckDB allows one writing process at a time.
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions, in_process_executor
+
+from dagster_pipeline.defs.crm import crm_fields, required_custom_fields_present, sync_assets
+from dagster_pipeline.defs.dbt import dbt_resource, warehouse_dbt
+from dagster_pipeline.defs.resources import CrmResource, WarehouseResource, credential_resource_kwargs
+from dagster_pipeline.defs.schedules import jobs, schedules
+
+defs = Definitions(
+    assets=[warehouse_dbt, crm_fields, *sync_assets],
+    asset_checks=[required_custom_fields_present],
+    jobs=list(jobs.values()),
+    schedules=schedules,
+    resources={
+        "dbt": dbt_resource(),
+        "warehouse": WarehouseResource(),
+        "crm": CrmResource(**credential_resource_kwargs()),
+    },
+    executor=in_process_executor,
+)

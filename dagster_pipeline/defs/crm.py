@@ -1,0 +1,185 @@
+"""CRM assets: the object schema with its required-fields check, and one sync asset per workflow.
+
+Thin glue: every decision is the engine's (``dagster_pipeline.sync``); these functions only
+unwrap resources, call it, and turn its result into Dagster metadata. No credential ever
+reaches metadata: we publish counts, reasons, record keys and field names only.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the real `context` annotation.
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+from dagster_dbt import get_asset_key_for_model
+
+from dagster_pipeline.defs.dbt import warehouse_dbt
+from dagster_pipeline.defs.partitions import daily_partitions, single_run, window_dates
+from dagster_pipeline.defs.resources import CrmResource, WarehouseResource
+from dagster_pipeline.sync.catalog import OBJECTS, sync_model
+from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
+from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
+
+OWNERS = ["team:revops-data"]
+GROUP = "crm_sync"
+CRM_FIELDS = AssetKey("crm_fields")
+MAX_FAILURE_RATE = float(os.environ.get("WRITEBACK_MAX_FAILURE_RATE", "0.05"))
+
+WORKFLOW_DESCRIPTIONS = {
+    "website_visitor": "Identified website visitors (people and companies) in the website-visitor segment.",
+    "inbound_agent": "Visitors who engaged the chat agent, in the inbound-agent segment.",
+    "outbound_agent": "People and companies picked by orchestrations with a Sync to CRM step.",
+}
+
+
+def configured_crm() -> str:
+    """The CRM named by the settings at load time (kinds and descriptions are static)."""
+    return os.environ.get("WRITEBACK_CRM") or load_settings().crm
+
+
+@asset(
+    key=CRM_FIELDS,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={configured_crm()},
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    description="The fields each CRM object has now (Salesforce describe / HubSpot properties), read once per run.",
+)
+def crm_fields(crm: CrmResource) -> MaterializeResult:
+    settings = crm.load_settings()
+    connector = crm.connector(settings)
+    counts = {}
+    for od in OBJECTS[settings.crm].values():
+        schema = connector.describe(od.api_name)
+        counts[od.api_name] = len(schema.fields)
+    return MaterializeResult(metadata={"crm": settings.crm, "fields_per_object": MetadataValue.json(counts)})
+
+
+@asset_check(asset=CRM_FIELDS, blocking=True, name="required_custom_fields_present",
+             description="Every Warmly field (and our sync key) the object settings need exists on its CRM object. "
+                         "Blocks the syncs: a missing field would fail every record of that object.")
+def required_custom_fields_present(crm: CrmResource) -> AssetCheckResult:
+    settings = crm.load_settings()
+    connector = crm.connector(settings)
+    missing: dict[str, list[str]] = {}
+    for name, od in OBJECTS[settings.crm].items():
+        s = settings.object(name)
+        if not (s.create or s.update):
+            continue
+        need = od.required_fields(write_warmly_data=s.write_warmly_data, create=s.create,
+                                  mapped=list(s.field_mapping))
+        gone = connector.describe(od.api_name).missing(need)
+        if gone:
+            missing[od.api_name] = gone
+    description = (
+        "All required fields present."
+        if not missing
+        else "Missing: " + "; ".join(f"{o}: {', '.join(f)}" for o, f in missing.items())
+        + ". Run `writeback setup` to create them."
+    )
+    return AssetCheckResult(
+        passed=not missing,
+        severity=AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={"missing_fields": MetadataValue.json(missing), "crm": settings.crm},
+    )
+
+
+def _failed_table(log: pl.DataFrame, limit: int = 20) -> str:
+    failed = log.filter(pl.col("status") == "failed")
+    if failed.is_empty():
+        return "No failed records."
+    lines = ["| object | key | reason | message |", "| --- | --- | --- | --- |"]
+    for row in failed.head(limit).iter_rows(named=True):
+        msg = (row["message"] or "").replace("|", "/").replace("\n", " ")[:160]
+        lines.append(f"| {row['object']} | {row['key']} | {row['reason']} | {msg} |")
+    if failed.height > limit:
+        lines.append(f"\n…and {failed.height - limit} more (see writeback.sync_log, run {log['run_id'][0]})")
+    return "\n".join(lines)
+
+
+def result_metadata(result: WorkflowResult) -> dict[str, Any]:
+    totals = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+    for s in result.summary.values():
+        totals["created"] += s.created
+        totals["updated"] += s.updated
+        totals["unchanged"] += s.unchanged
+        totals["skipped"] += s.skipped_total
+        totals["failed"] += s.failed_total
+    meta: dict[str, Any] = {k: MetadataValue.int(v) for k, v in totals.items()}
+    meta["by_object"] = MetadataValue.json({k: v.as_dict() for k, v in result.summary.items()})
+    meta["api_calls"] = MetadataValue.json(result.api_calls)
+    meta["failed_records"] = MetadataValue.md(_failed_table(result.log))
+    meta["run_id"] = MetadataValue.text(result.run_id)
+    if result.stopped:
+        meta["stopped"] = MetadataValue.text(result.stopped)
+    return meta
+
+
+def _failure_rate(result: WorkflowResult) -> float:
+    total = result.log.height
+    return (result.failed / total) if total else 0.0
+
+
+def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
+    key = AssetKey(f"{workflow}_crm_sync")
+    deps = [get_asset_key_for_model([warehouse_dbt], sync_model(workflow, e)) for e in ("company", "person")]
+
+    @asset(
+        key=key,
+        deps=[*deps, CRM_FIELDS],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={crm_kind, "python"},
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+        description=f"Write the {workflow} workflow to the CRM. {WORKFLOW_DESCRIPTIONS[workflow]}",
+        check_specs=[AssetCheckSpec("failure_rate_below_threshold", asset=key,
+                                    description=f"Share of failed records stays under {MAX_FAILURE_RATE:.0%}.")],
+    )
+    def _sync(context: AssetExecutionContext, warehouse: WarehouseResource, crm: CrmResource) -> MaterializeResult:
+        settings = crm.load_settings()
+        wh = warehouse.get()
+        persons = wh.read_model(sync_model(workflow, "person"))
+        companies = wh.read_model(sync_model(workflow, "company"))
+        if context.has_partition_key_range:
+            first, last = window_dates(context.partition_time_window)
+            in_window = pl.col("activity_date").is_between(first, last)
+            persons, companies = persons.filter(in_window), companies.filter(in_window)
+        result = run_workflow(workflow, settings, wh, crm.connector(settings), mode="sync",
+                              persons=persons, companies=companies)
+        rate = _failure_rate(result)
+        context.log.info(f"{workflow}: {result.as_dict()['objects']}")
+        return MaterializeResult(
+            metadata=result_metadata(result),
+            check_results=[AssetCheckResult(
+                check_name="failure_rate_below_threshold",
+                passed=rate <= MAX_FAILURE_RATE and not result.stopped,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"failure_rate": MetadataValue.float(rate), "threshold": MAX_FAILURE_RATE},
+            )],
+        )
+
+    return _sync
+
+
+def build_sync_assets(workflows: Sequence[str] = WORKFLOWS) -> list[AssetsDefinition]:
+    kind = configured_crm()
+    return [build_sync_asset(w, kind) for w in workflows]
+
+
+sync_assets = build_sync_assets()
