@@ -27,6 +27,14 @@
 {% endmacro %}
 
 {#-
+    Text without surrounding whitespace (spaces, tabs, newlines, non-breaking spaces), null when
+    nothing is left. Plain trim() only strips spaces, and pasted emails arrive with tabs.
+-#}
+{% macro clean_text(expression) -%}
+    nullif(trim({{ expression }}, ' ' || chr(9) || chr(10) || chr(13) || chr(160)), '')
+{%- endmacro %}
+
+{#-
     A bare, lowercase domain from anything people type for a website or a domain:
     'https://www.Acme.io/path', 'acme.io', 'http://acme.io/', ' ACME.IO:443' all give 'acme.io'.
     Patterns avoid backslashes so they mean the same on DuckDB and Snowflake.
@@ -35,7 +43,7 @@
     nullif(
         regexp_replace(
             regexp_replace(
-                regexp_replace(lower(trim({{ expression }})), '^[a-z][a-z0-9+.-]*://', ''),
+                regexp_replace(lower({{ clean_text(expression) }}), '^[a-z][a-z0-9+.-]*://', ''),
                 '^www[0-9]*[.]', ''
             ),
             '[/?#:].*$', ''
@@ -49,7 +57,7 @@
     coalesce(
         nullif(
             regexp_replace(
-                regexp_replace(trim({{ expression }}), '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*', ''),
+                regexp_replace({{ clean_text(expression) }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*', ''),
                 '[?#].*$', ''
             ),
             ''

@@ -11,8 +11,8 @@ renamed as (
     select
         id as chat_input_id,
         chat_id,
-        lower(trim(key)) as input_key,
-        nullif(trim(value), '') as input_value,
+        lower({{ clean_text('key') }}) as input_key,
+        {{ clean_text('value') }} as input_value,
         captured_at
 
     from source

@@ -10,11 +10,11 @@ renamed as (
 
     select
         id as output_id,
-        trim(orchestration_id) as orchestration_id,
+        {{ clean_text('orchestration_id') }} as orchestration_id,
         person_id,
         company_id,
-        lower(trim(signal_type)) as signal_type,
-        nullif(trim(topic), '') as topic,
+        lower({{ clean_text('signal_type') }}) as signal_type,
+        {{ clean_text('topic') }} as topic,
         produced_at
 
     from source

@@ -9,8 +9,8 @@ source as (
 renamed as (
 
     select
-        trim(id) as orchestration_id,
-        nullif(trim(name), '') as orchestration_name,
+        {{ clean_text('id') }} as orchestration_id,
+        {{ clean_text('name') }} as orchestration_name,
         coalesce(has_sync_to_crm_step, false) as has_sync_to_crm_step
 
     from source

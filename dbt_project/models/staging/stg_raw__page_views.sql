@@ -11,7 +11,7 @@ renamed as (
     select
         id as page_view_id,
         session_id,
-        nullif(trim(page_url), '') as page_url,
+        {{ clean_text('page_url') }} as page_url,
         {{ url_path('page_url') }} as page_path,
         viewed_at
 

@@ -11,15 +11,15 @@ normalized as (
     select
         id as person_id,
         company_id,
-        lower(trim(email)) as email,
-        nullif(trim(first_name), '') as first_name,
-        nullif(trim(last_name), '') as last_name,
-        nullif(trim(title), '') as title,
-        nullif(trim(seniority), '') as seniority,
-        nullif(trim(department), '') as department,
-        nullif(trim(linkedin_url), '') as linkedin_url,
+        lower({{ clean_text('email') }}) as email,
+        {{ clean_text('first_name') }} as first_name,
+        {{ clean_text('last_name') }} as last_name,
+        {{ clean_text('title') }} as title,
+        {{ clean_text('seniority') }} as seniority,
+        {{ clean_text('department') }} as department,
+        {{ clean_text('linkedin_url') }} as linkedin_url,
         identified_at,
-        nullif(lower(trim(identification_source)), '') as identification_source
+        lower({{ clean_text('identification_source') }}) as identification_source
 
     from source
 

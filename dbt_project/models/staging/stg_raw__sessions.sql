@@ -13,12 +13,12 @@ renamed as (
         person_id,
         company_id,
         started_at,
-        nullif(trim(landing_page), '') as landing_page_url,
+        {{ clean_text('landing_page') }} as landing_page_url,
         {{ url_path('landing_page') }} as landing_page_path,
-        nullif(trim(referrer), '') as referrer,
-        nullif(lower(trim(utm_source)), '') as utm_source,
-        nullif(lower(trim(utm_medium)), '') as utm_medium,
-        nullif(lower(trim(utm_campaign)), '') as utm_campaign
+        {{ clean_text('referrer') }} as referrer,
+        lower({{ clean_text('utm_source') }}) as utm_source,
+        lower({{ clean_text('utm_medium') }}) as utm_medium,
+        lower({{ clean_text('utm_campaign') }}) as utm_campaign
 
     from source
 
