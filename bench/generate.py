@@ -32,8 +32,8 @@ import unicodedata
 from bisect import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from random import Random
 from typing import IO, Any
@@ -78,7 +78,9 @@ ORCHESTRATIONS: tuple[tuple[str, str, bool], ...] = (
     ("orc_research_intent", "Bombora intent: CRM and data tooling", True),
     ("orc_slack_digest", "Weekly Slack digest for AEs (no CRM sync)", False),
 )
-TOPICS = ("CRM software", "Reverse ETL", "Data warehousing", "Sales intelligence", "Intent data", "Website visitor tracking")
+TOPICS = (
+    "CRM software", "Reverse ETL", "Data warehousing", "Sales intelligence", "Intent data", "Website visitor tracking",
+)
 
 Weighted = tuple[tuple[Any, ...], tuple[float, ...], float]
 
@@ -482,7 +484,8 @@ class Generator:
             out.append(person)
             return person
 
-        add(acme, "o'hara@acme.io", "Siobhan", "O'Hara", "VP of Marketing", "VP", "Marketing", chat="engaged")
+        add(acme, "o'hara@acme.io", "Siobhan", "O'Hara", "VP of Marketing", "VP", "Marketing", chat="engaged",
+            picks=("orc_slack_digest",))
         add(acme, "jose.nunez@acme.io", "José", "Núñez", "Chief Revenue Officer", "C-level", "Sales")
         add(mueller, "zoe.akesson@mueller-soehne.de", "Zoë", "Åkesson", "VP of Marketing", "VP", "Marketing")
         add(hooli, "wei.wang@hooli.com", "伟", "王", "VP of Sales", "VP", "Sales", picks=("orc_social_engagement",))
