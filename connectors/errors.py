@@ -5,6 +5,7 @@
     WritebackError
     ├── ConfigError               bad settings or missing credentials (exit code 2); .key
     ├── WarehouseError            a sync model or table cannot be read or written; .model
+    │   └── DbtError              a dbt command failed; .command, .returncode, .output_tail
     └── CrmError                  a CRM call failed as a whole; .crm, .status, .code
         ├── AuthenticationError   401 / invalid_grant: wrong or expired credentials
         ├── RetryableError        429, 5xx, dropped connections, UNABLE_TO_LOCK_ROW; .retry_after
@@ -37,6 +38,17 @@ class WarehouseError(WritebackError):
     def __init__(self, message: str, *, model: str | None = None) -> None:
         self.model = model
         super().__init__(f"{model}: {message}" if model else message)
+
+
+class DbtError(WarehouseError):
+    """A dbt command (build, run, parse...) exited non-zero; the message ends with dbt's last lines."""
+
+    def __init__(self, command: list[str], *, returncode: int | None, output_tail: str) -> None:
+        self.command = list(command)
+        self.returncode = returncode
+        self.output_tail = output_tail
+        status = f"exit code {returncode}" if returncode is not None else "could not start"
+        super().__init__(f"`dbt {' '.join(self.command)}` failed ({status}):\n{output_tail}")
 
 
 class CrmError(WritebackError):

@@ -1,0 +1,317 @@
+"""The warehouse, as the sync engine sees it: read a sync model into polars, append rows, run SQL.
+
+One class, :class:`Warehouse`, built from a SQLAlchemy URL:
+
+- ``duckdb:////abs/path/warehouse.duckdb`` — the embedded default. Without a URL the path comes
+  from ``WRITEBACK_DUCKDB_PATH``, else ``.data/warehouse.duckdb`` at the repo root (where dbt writes).
+- ``snowflake://user:password@account/database/schema?warehouse=…&role=…`` — production, passed
+  explicitly or through ``WRITEBACK_WAREHOUSE_URL`` (credentials stay in the environment).
+
+Reads go through Arrow: DuckDB's relation fetch, Snowflake's ``fetch_arrow_all()`` (which needs the
+connector's pandas extra; without it, or on other DB-API drivers, rows are converted to Arrow here
+with the types the cursor describes). Frames come back with the same dtypes whatever the warehouse:
+lower-case column names, integers as Int64, timestamps as Datetime("us").
+
+Identifiers are quoted by the SQLAlchemy dialect, never pasted; values only travel as bind parameters.
+DuckDB connections are opened per call and closed at once, because DuckDB lets one process write a
+file at a time and dbt must be able to rebuild the models between two reads. Imports no dagster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.pool import NullPool, StaticPool
+
+from connectors.errors import WarehouseError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DUCKDB_PATH = REPO_ROOT / ".data" / "warehouse.duckdb"
+URL_ENV = "WRITEBACK_WAREHOUSE_URL"
+DUCKDB_PATH_ENV = "WRITEBACK_DUCKDB_PATH"
+SYNC_SCHEMA = "syncs"
+#: Where the product keeps its own tables (sync log, sync state), apart from dbt's schemas.
+APP_SCHEMA = "writeback"
+
+_APPEND_VIEW = "writeback_append_rows"
+_INSERT_CHUNK = 10_000
+
+
+def default_url(environ: Mapping[str, str] | None = None) -> str:
+    """``WRITEBACK_WAREHOUSE_URL``, else the DuckDB file dbt builds (``WRITEBACK_DUCKDB_PATH`` or the default)."""
+    env = os.environ if environ is None else environ
+    if env.get(URL_ENV):
+        return env[URL_ENV]
+    path = Path(env.get(DUCKDB_PATH_ENV) or DEFAULT_DUCKDB_PATH).expanduser().resolve()
+    return f"duckdb:///{path}"
+
+
+class Warehouse:
+    """A SQLAlchemy engine plus the few operations the sync engine needs."""
+
+    def __init__(self, url: str | URL | None = None, *, connect_args: Mapping[str, Any] | None = None) -> None:
+        self.url = sa.make_url(url or default_url())
+        self.dialect = self.url.get_backend_name()
+        options: dict[str, Any] = {}
+        if connect_args:
+            options["connect_args"] = dict(connect_args)
+        if self.dialect == "duckdb":
+            # An in-memory database lives only as long as its connection, so it must be shared.
+            options["poolclass"] = StaticPool if self.duckdb_path is None else NullPool
+        self._engine = sa.create_engine(self.url, **options)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Warehouse:
+        """``WRITEBACK_WAREHOUSE_URL``, else the DuckDB file dbt builds."""
+        return cls(default_url(environ))
+
+    @classmethod
+    def duckdb(cls, path: str | os.PathLike[str]) -> Warehouse:
+        return cls(f"duckdb:///{Path(path).expanduser().resolve()}")
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def duckdb_path(self) -> Path | None:
+        """The DuckDB file, or None for in-memory DuckDB and other warehouses."""
+        if self.dialect != "duckdb" or self.url.database in (None, "", ":memory:"):
+            return None
+        return Path(self.url.database)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read_model(self, name: str, schema: str = SYNC_SCHEMA, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The rows of ``schema.name`` (a dbt model: table or view) as a polars frame.
+
+        ``columns`` picks and orders columns; by default all of them, in the model's order.
+        Raises :class:`WarehouseError` (carrying the model name) when the model is missing or unreadable.
+        """
+        model = f"{schema}.{name}"
+        if columns is not None and not columns:
+            raise WarehouseError("columns must name at least one column (or be None for all)", model=model)
+        self._require_duckdb_file(model)
+        select_list = ", ".join(self._quote(column, model) for column in columns) if columns else "*"
+        query = f"select {select_list} from {self._qualified(schema, name, model)}"
+        try:
+            with self._engine.connect() as conn:
+                table = self._fetch_arrow(conn, query)
+        except self._errors as exc:
+            raise self._read_error(model, name, schema, exc) from exc
+        return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
+
+    def row_count(self, name: str, schema: str = SYNC_SCHEMA) -> int:
+        model = f"{schema}.{name}"
+        self._require_duckdb_file(model)
+        try:
+            with self._engine.connect() as conn:
+                result = conn.execute(sa.text(f"select count(*) from {self._qualified(schema, name, model)}"))
+                return int(result.scalar_one())
+        except self._errors as exc:
+            raise self._read_error(model, name, schema, exc) from exc
+
+    def table_exists(self, name: str, schema: str = SYNC_SCHEMA) -> bool:
+        if self.duckdb_path is not None and not self.duckdb_path.exists():
+            return False
+        try:
+            with self._engine.connect() as conn:
+                return sa.inspect(conn).has_table(name, schema=schema)
+        except self._errors as exc:
+            raise WarehouseError(f"cannot look the table up: {exc}", model=f"{schema}.{name}") from exc
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(self, table: str, df: pl.DataFrame, schema: str = APP_SCHEMA) -> None:
+        """Append the frame's rows to ``schema.table``, creating the schema and table if missing.
+
+        Columns are matched by name, so the frame may list them in any order; the whole frame is
+        written in one transaction or not at all.
+        """
+        model = f"{schema}.{table}"
+        if df.width == 0:
+            raise WarehouseError("nothing to append: the frame has no columns", model=model)
+        if self.duckdb_path is not None:
+            self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.dialect == "duckdb":
+                self._append_duckdb(table, df, schema, model)
+            else:
+                self._append_generic(table, df, schema, model)
+        except self._errors as exc:
+            raise WarehouseError(f"cannot append {df.height} row(s): {exc}", model=model) from exc
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one statement in its own transaction; ``:name`` placeholders take ``params``.
+
+        Returns the result rows as dicts (empty for statements that return none).
+        """
+        try:
+            with self._engine.begin() as conn:
+                result = conn.execute(sa.text(sql), dict(params or {}))
+                return [dict(row._mapping) for row in result] if result.returns_rows else []
+        except self._errors as exc:
+            raise WarehouseError(f"statement failed: {exc}") from exc
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @property
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        # Raw-connection calls raise the driver's own errors, not SQLAlchemy's.
+        dbapi = getattr(self._engine.dialect, "loaded_dbapi", None)
+        driver_error = getattr(dbapi, "Error", None)
+        return (sa.exc.SQLAlchemyError,) + ((driver_error,) if isinstance(driver_error, type) else ())
+
+    def _quote(self, identifier: str, model: str) -> str:
+        if not isinstance(identifier, str) or not identifier:
+            raise WarehouseError(f"identifier must be a non-empty string, got {identifier!r}", model=model)
+        return self._engine.dialect.identifier_preparer.quote(identifier)
+
+    def _qualified(self, schema: str, name: str, model: str) -> str:
+        return f"{self._quote(schema, model)}.{self._quote(name, model)}"
+
+    def _require_duckdb_file(self, model: str) -> None:
+        # Opening a missing file would silently create an empty warehouse.
+        path = self.duckdb_path
+        if path is not None and not path.exists():
+            raise WarehouseError(
+                f"the DuckDB warehouse {path} does not exist; build it first (`writeback demo` or `dbt build`)",
+                model=model,
+            )
+
+    def _read_error(self, model: str, name: str, schema: str, exc: BaseException) -> WarehouseError:
+        try:
+            exists = self.table_exists(name, schema)
+        except WarehouseError:
+            exists = True
+        if not exists:
+            return WarehouseError(f"not found in {self!r}; has `dbt build` run?", model=model)
+        return WarehouseError(f"cannot be read: {exc}", model=model)
+
+    def _fetch_arrow(self, conn: Connection, query: str) -> pa.Table:
+        raw = conn.connection.driver_connection
+        if self.dialect == "duckdb":
+            relation = raw.sql(query)
+            # DuckDB 2 names the fetch to_arrow_table; 1.x also has fetch_arrow_table.
+            fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+            return fetch()
+        cursor = raw.cursor()
+        try:
+            cursor.execute(query)
+            return _cursor_to_arrow(cursor, snowflake=self.dialect == "snowflake")
+        finally:
+            cursor.close()
+
+    def _append_duckdb(self, table: str, df: pl.DataFrame, schema: str, model: str) -> None:
+        target = self._qualified(schema, table, model)
+        with self._engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.register(_APPEND_VIEW, df.to_arrow())
+            try:
+                raw.execute("begin transaction")
+                raw.execute(f"create schema if not exists {self._quote(schema, model)}")
+                raw.execute(f"create table if not exists {target} as select * from {_APPEND_VIEW} limit 0")
+                raw.execute(f"insert into {target} by name select * from {_APPEND_VIEW}")
+                raw.execute("commit")
+            except BaseException:
+                raw.execute("rollback")
+                raise
+            finally:
+                raw.unregister(_APPEND_VIEW)
+
+    def _append_generic(self, table: str, df: pl.DataFrame, schema: str, model: str) -> None:
+        columns = [sa.Column(name, _sqlalchemy_type(dtype, name, model)) for name, dtype in df.schema.items()]
+        target = sa.Table(table, sa.MetaData(), *columns, schema=schema)
+        with self._engine.begin() as conn:
+            # Checking first: CREATE SCHEMA IF NOT EXISTS needs a privilege a sync role may lack.
+            if not sa.inspect(conn).has_schema(schema):
+                conn.execute(sa.schema.CreateSchema(schema))
+            target.create(conn, checkfirst=True)
+            for chunk in df.iter_slices(_INSERT_CHUNK):
+                conn.execute(target.insert(), chunk.to_dicts())
+
+
+def _snowflake_arrow_available() -> bool:
+    try:
+        from snowflake.connector.options import installed_pandas
+    except ImportError:
+        return False
+    return bool(installed_pandas)
+
+
+def _cursor_to_arrow(cursor: Any, *, snowflake: bool) -> pa.Table:
+    fetch_arrow_all = getattr(cursor, "fetch_arrow_all", None)
+    if snowflake and fetch_arrow_all is not None and _snowflake_arrow_available():
+        return fetch_arrow_all(force_return_table=True)
+    description = cursor.description or []
+    rows = cursor.fetchall()
+    arrays, names = [], []
+    for index, column in enumerate(description):
+        values = [row[index] for row in rows]
+        arrow_type = _snowflake_arrow_type(column) if snowflake else None
+        arrays.append(pa.array(values, type=arrow_type))
+        names.append(column[0])
+    return pa.table(arrays, names=names)
+
+
+def _snowflake_arrow_type(column: Any) -> pa.DataType | None:
+    """The Arrow type of a Snowflake result column, from the cursor description's type code."""
+    from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+    kind = FIELD_ID_TO_NAME.get(column[1])
+    precision, scale = column[4], column[5]
+    if kind == "FIXED":
+        return pa.int64() if not scale else pa.decimal128(precision or 38, scale)
+    return {
+        "REAL": pa.float64(),
+        "TEXT": pa.string(),
+        "DATE": pa.date32(),
+        "TIMESTAMP_NTZ": pa.timestamp("us"),
+        "TIMESTAMP": pa.timestamp("us"),
+        "TIMESTAMP_LTZ": pa.timestamp("us", tz="UTC"),
+        "TIMESTAMP_TZ": pa.timestamp("us", tz="UTC"),
+        "BOOLEAN": pa.bool_(),
+        "BINARY": pa.binary(),
+        "TIME": pa.time64("us"),
+    }.get(kind or "")
+
+
+def _normalise(table: pa.Table, *, uppercase_means_lower: bool) -> pl.DataFrame:
+    """Same names and dtypes whatever the warehouse, so frames from DuckDB and Snowflake compare equal."""
+    df = pl.from_arrow(table)
+    assert isinstance(df, pl.DataFrame)
+    if uppercase_means_lower:
+        # Snowflake reports unquoted (case-insensitive) identifiers in upper case.
+        df = df.rename({name: name.lower() for name in df.columns if name == name.upper()})
+    casts: dict[str, pl.DataType] = {}
+    for name, dtype in df.schema.items():
+        if dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0):
+            casts[name] = pl.Int64()
+        elif isinstance(dtype, pl.Datetime) and dtype.time_unit != "us":
+            casts[name] = pl.Datetime("us", dtype.time_zone)
+    return df.cast(casts) if casts else df
+
+
+def _sqlalchemy_type(dtype: pl.DataType, column: str, model: str) -> sa.types.TypeEngine[Any]:
+    if dtype.is_integer():
+        return sa.BigInteger()
+    if dtype.is_float():
+        return sa.Float()
+    if isinstance(dtype, pl.Boolean):
+        return sa.Boolean()
+    if isinstance(dtype, pl.Datetime):
+        return sa.DateTime(timezone=dtype.time_zone is not None)
+    if isinstance(dtype, pl.Date):
+        return sa.Date()
+    if isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
+        return sa.String()
+    raise WarehouseError(f"column {column!r} has type {dtype}, which cannot be stored; cast it first", model=model)
