@@ -10,8 +10,8 @@ from __future__ import annotations
 from dagster import Definitions, in_process_executor
 
 from dagster_pipeline.defs.crm import crm_fields, required_custom_fields_present, sync_assets
-from dagster_pipeline.defs.dbt import dbt_resource, warehouse_dbt
-from dagster_pipeline.defs.resources import CrmResource, WarehouseResource, credential_resource_kwargs
+from dagster_pipeline.defs.dbt import warehouse_dbt
+from dagster_pipeline.defs.resources import resources_from_env
 from dagster_pipeline.defs.schedules import jobs, schedules
 
 defs = Definitions(
@@ -19,10 +19,6 @@ defs = Definitions(
     asset_checks=[required_custom_fields_present],
     jobs=list(jobs.values()),
     schedules=schedules,
-    resources={
-        "dbt": dbt_resource(),
-        "warehouse": WarehouseResource(),
-        "crm": CrmResource(**credential_resource_kwargs()),
-    },
+    resources=resources_from_env(),
     executor=in_process_executor,
 )

@@ -83,3 +83,14 @@ class CrmResource(ConfigurableResource):
         except ValueError:
             return False
         return True
+
+
+def resources_from_env() -> dict[str, Any]:
+    """The resources every asset needs, credentials as ``EnvVar`` from the current environment."""
+    from dagster_pipeline.defs.dbt import dbt_resource
+
+    return {
+        "dbt": dbt_resource(),
+        "warehouse": WarehouseResource(),
+        "crm": CrmResource(**credential_resource_kwargs()),
+    }

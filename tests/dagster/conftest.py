@@ -1,0 +1,37 @@
+"""Dagster fixtures: the dbt project built once into a DuckDB file, copied per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIRST_DAY = dt.date(2026, 9, 1)  # the partitions' first day
+LAST_DAY = dt.date(2026, 11, 20)  # the sample data's last activity day
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample seeds built by dbt through the Dagster dbt assets, over every partition."""
+    from dagster_pipeline.dbt_runner import run_dbt
+
+    path = tmp_path_factory.mktemp("dagster-warehouse") / "warehouse.duckdb"
+    run_dbt(["build"], duckdb_path=path)
+    return path
+
+
+@pytest.fixture
+def dagster_env(sandbox_clean: Any, built_warehouse: Path, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Credentials and a private copy of the built warehouse in the environment, as a deployment would have."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, db)
+    env = {**sandbox_clean.salesforce_env(), "WRITEBACK_DUCKDB_PATH": str(db),
+           "WRITEBACK_SETTINGS": str(Path(__file__).resolve().parents[2] / "writeback.yml")}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    yield {"db": db, "sandbox": sandbox_clean}

@@ -1,0 +1,128 @@
+"""The Dagster code location: what it defines, and what materializing it does to the CRM."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pytest
+from dagster import AssetKey
+from simple_salesforce import format_soql
+
+from connectors.salesforce.client import SalesforceCredentials, make_client
+from connectors.warehouse import Warehouse
+from dagster_pipeline.local_run import materialize_range
+from dagster_pipeline.sync.records import EMAIL_RE
+from tests.dagster.conftest import FIRST_DAY, LAST_DAY
+
+WORKFLOWS = ("website_visitor", "inbound_agent", "outbound_agent")
+SYNC_KEYS = [AssetKey(f"{w}_crm_sync") for w in WORKFLOWS]
+CRM_ONLY = [AssetKey("crm_fields"), *SYNC_KEYS]  # the sync half of the graph, on an already built warehouse
+
+
+def test_definitions_load_with_the_expected_graph() -> None:
+    from dagster_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for wf in WORKFLOWS:
+        assert {f"sync_{wf}__persons", f"sync_{wf}__companies", f"{wf}_crm_sync"} <= keys
+        node = graph.get(AssetKey(f"{wf}_crm_sync"))
+        assert {AssetKey(f"sync_{wf}__persons"), AssetKey(f"sync_{wf}__companies"), AssetKey("crm_fields")} <= set(
+            node.parent_keys)
+        assert node.partitions_def is not None and node.partitions_def == graph.get(
+            AssetKey(f"sync_{wf}__persons")).partitions_def
+        assert node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None
+        assert "salesforce" in node.kinds
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("crm_fields", "required_custom_fields_present") in checks
+    assert {("website_visitor_crm_sync", "failure_rate_below_threshold")} <= checks
+    assert any(name.startswith("unique_") for _, name in checks)  # dbt tests surface as asset checks
+    crons = {s.name: s.cron_schedule for s in defs.schedules}
+    assert crons == {"website_visitor_schedule": "0 * * * *", "inbound_agent_schedule": "*/15 * * * *",
+                     "outbound_agent_schedule": "0 6 * * *"}
+    assert {j.name for j in defs.jobs} == {f"{w}_job" for w in WORKFLOWS}
+
+
+def _sf(env: dict[str, Any]) -> Any:
+    return make_client(SalesforceCredentials.from_env(env["sandbox"].salesforce_env()))
+
+
+def _synced_people(db: Any, first: dt.date | None = None, last: dt.date | None = None) -> set[str]:
+    wh = Warehouse(f"duckdb:///{db}")
+    emails: set[str] = set()
+    for wf in WORKFLOWS:
+        frame = wh.read_model(f"sync_{wf}__persons")
+        if first:
+            frame = frame.filter(pl.col("activity_date").is_between(first, last))
+        emails |= set(frame.filter(pl.col("email").str.contains(EMAIL_RE))["email"].str.to_lowercase())
+    return emails
+
+
+def _crm_people(sf: Any) -> set[str]:
+    leads = sf.query_all("SELECT Email FROM Lead")["records"]
+    contacts = sf.query_all("SELECT Email FROM Contact")["records"]
+    return {r["Email"].lower() for r in leads + contacts if r["Email"]}
+
+
+def _setup(env: dict[str, Any]) -> None:
+    from dagster_pipeline.connect import make_connector
+    from dagster_pipeline.sync.settings import load_settings
+    from dagster_pipeline.sync.setup import run_setup
+
+    settings = load_settings()
+    run_setup(settings, make_connector(settings))
+
+
+@pytest.mark.slow
+def test_materializing_everything_writes_every_segment_member_once_and_a_rerun_writes_nothing(dagster_env) -> None:
+    _setup(dagster_env)
+    result = materialize_range(FIRST_DAY, LAST_DAY)
+    assert result.success
+    sf = _sf(dagster_env)
+    expected = _synced_people(dagster_env["db"])
+    assert expected and _crm_people(sf) == expected  # every person of every workflow, none twice
+    leads = sf.query_all("SELECT Email FROM Lead")["records"]
+    assert len(leads) == len({r["Email"].lower() for r in leads})
+    meta = {e.event_specific_data.materialization.asset_key: e.event_specific_data.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert meta[AssetKey("website_visitor_crm_sync")]["failed"].value == 0
+    assert "api_calls" in meta[AssetKey("website_visitor_crm_sync")]
+
+    sandbox = dagster_env["sandbox"]
+    sandbox.admin("salesforce", "DELETE", "calls")
+    again = materialize_range(FIRST_DAY, LAST_DAY, selection=CRM_ONLY)
+    assert again.success
+    writes = {k: n for k, n in sandbox.calls("salesforce")["by_endpoint"].items() if k.startswith(("POST", "PATCH"))}
+    assert writes == {}
+
+
+def test_required_fields_check_fails_and_blocks_the_syncs(dagster_env) -> None:
+    _setup(dagster_env)
+    sf = _sf(dagster_env)
+    field = sf.toolingexecute("query/?q=" + format_soql(
+        "SELECT Id FROM CustomField WHERE DeveloperName = {} AND TableEnumOrId = {}", "Warmly_Top_Pages", "Account"))
+    sf.toolingexecute(f"sobjects/CustomField/{field['records'][0]['Id']}", method="DELETE")
+    result = materialize_range(FIRST_DAY, LAST_DAY, selection=CRM_ONLY, raise_on_error=False)
+    check = [c for c in result.get_asset_check_evaluations() if c.check_name == "required_custom_fields_present"][0]
+    assert not check.passed
+    assert check.metadata["missing_fields"].value == {"Account": ["Warmly_Top_Pages__c"]}
+    materialized = {e.event_specific_data.materialization.asset_key for e in result.get_asset_materialization_events()}
+    assert not materialized & set(SYNC_KEYS)  # blocked: no sync ran
+    assert _crm_people(sf) == set()
+
+
+def test_a_two_day_backfill_touches_only_those_days(dagster_env) -> None:
+    _setup(dagster_env)
+    first, last = LAST_DAY - dt.timedelta(days=1), LAST_DAY
+    result = materialize_range(first, last, selection=CRM_ONLY)
+    assert result.success
+    expected = _synced_people(dagster_env["db"], first, last)
+    everyone = _synced_people(dagster_env["db"])
+    assert expected and expected < everyone
+    assert _crm_people(_sf(dagster_env)) == expected
+    again = materialize_range(first, last, selection=CRM_ONLY)
+    meta = [e.event_specific_data.materialization.metadata for e in again.get_asset_materialization_events()
+            if e.event_specific_data.materialization.asset_key == AssetKey("website_visitor_crm_sync")][0]
+    assert meta["created"].value == meta["updated"].value == 0  # the same backfill twice writes nothing
