@@ -82,9 +82,10 @@ class Warehouse:
     @property
     def duckdb_path(self) -> Path | None:
         """The DuckDB file, or None for in-memory DuckDB and other warehouses."""
-        if self.dialect != "duckdb" or self.url.database in (None, "", ":memory:"):
+        database = self.url.database
+        if self.dialect != "duckdb" or not database or database == ":memory:":
             return None
-        return Path(self.url.database)
+        return Path(database)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -198,7 +199,7 @@ class Warehouse:
         return WarehouseError(f"cannot be read: {exc}", model=model)
 
     def _fetch_arrow(self, conn: Connection, query: str) -> pa.Table:
-        raw = conn.connection.driver_connection
+        raw = _driver_connection(conn)
         if self.dialect == "duckdb":
             relation = raw.sql(query)
             # DuckDB 2 names the fetch to_arrow_table; 1.x also has fetch_arrow_table.
@@ -214,7 +215,7 @@ class Warehouse:
     def _append_duckdb(self, table: str, df: pl.DataFrame, schema: str, model: str) -> None:
         target = self._qualified(schema, table, model)
         with self._engine.connect() as conn:
-            raw = conn.connection.driver_connection
+            raw = _driver_connection(conn)
             raw.register(_APPEND_VIEW, df.to_arrow())
             try:
                 raw.execute("begin transaction")
@@ -238,6 +239,14 @@ class Warehouse:
             target.create(conn, checkfirst=True)
             for chunk in df.iter_slices(_INSERT_CHUNK):
                 conn.execute(target.insert(), chunk.to_dicts())
+
+
+def _driver_connection(conn: Connection) -> Any:
+    """The driver's own connection (duckdb's, snowflake-connector's) behind a SQLAlchemy one."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise WarehouseError("the SQLAlchemy connection has no driver connection")
+    return raw
 
 
 def _snowflake_arrow_available() -> bool:
@@ -292,13 +301,13 @@ def _normalise(table: pa.Table, *, uppercase_means_lower: bool) -> pl.DataFrame:
     if uppercase_means_lower:
         # Snowflake reports unquoted (case-insensitive) identifiers in upper case.
         df = df.rename({name: name.lower() for name in df.columns if name == name.upper()})
-    casts: dict[str, pl.DataType] = {}
+    casts: list[pl.Expr] = []
     for name, dtype in df.schema.items():
         if dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0):
-            casts[name] = pl.Int64()
+            casts.append(pl.col(name).cast(pl.Int64))
         elif isinstance(dtype, pl.Datetime) and dtype.time_unit != "us":
-            casts[name] = pl.Datetime("us", dtype.time_zone)
-    return df.cast(casts) if casts else df
+            casts.append(pl.col(name).cast(pl.Datetime("us", dtype.time_zone)))
+    return df.with_columns(casts) if casts else df
 
 
 def _sqlalchemy_type(dtype: pl.DataType, column: str, model: str) -> sa.types.TypeEngine[Any]:
