@@ -31,6 +31,20 @@ def _run_sandbox(args: argparse.Namespace) -> int:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole product on the embedded DuckDB warehouse and sandbox CRMs")
     p.add_argument("--crm", choices=CRMS, default="salesforce")
+    p.add_argument("--data-dir", default=None, help="where the demo keeps everything (default: .data/)")
+
+
+def _add_dev(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dev", help="the Dagster UI on the demo's data, with the sandbox CRMs running")
+    p.add_argument("--crm", choices=CRMS, default="salesforce")
+    p.add_argument("--data-dir", default=None, help="the demo's data directory (default: .data/)")
+    p.add_argument("--port", type=int, default=3000)
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    from dagster_pipeline.demo import dev
+
+    return dev(args)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -83,12 +97,27 @@ def _run_setup(args: argparse.Namespace) -> int:
     return run_setup_command(args)
 
 
+def _add_log(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("log", help="summarise the sync log kept in the warehouse")
+    p.add_argument("--runs", type=int, default=3, help="how many of the latest runs (default 3)")
+    p.add_argument("--failures", type=int, default=10, help="failed records to list (default 10)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _run_log(args: argparse.Namespace) -> int:
+    from dagster_pipeline.commands import run_log_command
+
+    return run_log_command(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "sandbox": (_add_sandbox, _run_sandbox),
     "demo": (_add_demo, _run_demo),
+    "dev": (_add_dev, _run_dev),
     "plan": (_add_plan, _run_plan),
     "sync": (_add_sync, _run_sync),
     "setup": (_add_setup, _run_setup),
+    "log": (_add_log, _run_log),
 }
 
 

@@ -98,3 +98,41 @@ def run_setup_command(args: argparse.Namespace) -> int:
                 out.print(f"  [red]mapped field(s) missing on {obj}: {', '.join(report.missing_mapped[obj])}[/] "
                           "— create them in the CRM or fix objects.*.field_mapping")
     return 0 if report.ok else 1
+
+
+def run_log_command(args: argparse.Namespace) -> int:
+    """Summarise the sync log: per run, workflow, object, action and reason, newest runs first."""
+    import polars as pl
+
+    from dagster_pipeline.sync.state import SyncStore
+
+    try:
+        log = SyncStore(make_warehouse()).read_log()
+    except WritebackError as exc:
+        err.print(f"[bold red]cannot read the sync log:[/] {exc}")
+        return 1
+    if log.is_empty():
+        err.print("The sync log is empty: nothing has been synced into this warehouse yet.")
+        return 0
+    runs = log.group_by("run_id").agg(pl.col("run_at").max()).sort("run_at", descending=True).head(args.runs)
+    recent = log.join(runs.select("run_id"), on="run_id")
+    summary = (recent.group_by(["run_at", "workflow", "object", "action", "status", "reason"]).len()
+               .sort(["run_at", "workflow", "object", "action"], descending=[True, False, False, False]))
+    if args.json:
+        print(json.dumps(summary.with_columns(pl.col("run_at").cast(pl.Utf8)).to_dicts()))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"Sync log — last {runs.height} run(s)")
+    for col in ("run at", "workflow", "object", "action", "status", "reason", "records"):
+        table.add_column(col, justify="right" if col == "records" else "left")
+    for row in summary.iter_rows(named=True):
+        table.add_row(row["run_at"].strftime("%Y-%m-%d %H:%M:%S"), row["workflow"], row["object"], row["action"],
+                      row["status"], row["reason"] or "", str(row["len"]))
+    console = Console(width=max(Console().width, 120))
+    console.print(table)
+    failed = recent.filter(pl.col("status") == "failed").head(args.failures)
+    for row in failed.iter_rows(named=True):
+        console.print(f"  [red]failed[/] {row['workflow']} {row['object']} {row['key']}: {row['reason']}"
+                        + (f" — {row['message']}" if row["message"] else ""))
+    return 0

@@ -1,61 +1,218 @@
-"""`writeback demo`: the whole product on the embedded default, with nothing to configure.
+"""`writeback demo` and `writeback dev`: the whole product on the embedded default, nothing to configure.
 
-For now it builds the dbt project (seeds, models, tests) into ``.data/warehouse.duckdb`` and
-prints how many records each workflow's sync models would write; the sync to the sandbox CRMs
-joins here once the sync engine lands.
+The demo builds the DuckDB warehouse from ``seeds/`` with dbt, starts the sandbox CRMs on free
+ports, creates the Warmly fields (`writeback setup`), materializes every asset through Dagster
+in this process over every daily partition, and prints what each workflow did to each CRM
+object. Everything it keeps lives under ``--data-dir`` (default ``.data/``): the warehouse with
+its sync log, the sandbox CRMs' state, and the Dagster instance — so a second run writes
+nothing, and `writeback dev` (the Dagster UI) shows the demo's runs on the same data.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from connectors.errors import WarehouseError
-from connectors.warehouse import Warehouse
-from dagster_pipeline.dbt_runner import resolve_duckdb_path, run_dbt
+from connectors.errors import WritebackError
 
-WORKFLOWS = ("website_visitor", "inbound_agent", "outbound_agent")
-ENTITIES = ("persons", "companies")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SETTINGS_FILES = {"salesforce": REPO_ROOT / "writeback.yml", "hubspot": REPO_ROOT / "examples/writeback.hubspot.yml"}
 
 
-def sync_model_counts(warehouse: Warehouse) -> dict[tuple[str, str], int]:
-    """Row count of every sync model, keyed by (workflow, entity)."""
-    return {
-        (workflow, entity): warehouse.row_count(f"sync_{workflow}__{entity}")
-        for workflow in WORKFLOWS
-        for entity in ENTITIES
-    }
+def prepare_environment(data_dir: Path, crm: str, sandboxes: Any) -> None:
+    """Point this process (and the dbt subprocess) at the demo's warehouse, settings and sandboxes."""
+    os.environ.setdefault("WRITEBACK_DUCKDB_PATH", str(data_dir / "warehouse.duckdb"))
+    os.environ.setdefault("WRITEBACK_SETTINGS", str(SETTINGS_FILES[crm]))
+    os.environ["WRITEBACK_CRM"] = crm
+    dagster_home = data_dir / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    if crm == "salesforce":
+        os.environ.update({"SALESFORCE_INSTANCE_URL": sandboxes.salesforce_url,
+                           "SALESFORCE_ACCESS_TOKEN": sandboxes.token, "SALESFORCE_CA_BUNDLE": str(sandboxes.ca_file)})
+    else:
+        os.environ.update({"HUBSPOT_BASE_URL": sandboxes.hubspot_url, "HUBSPOT_ACCESS_TOKEN": sandboxes.token})
 
 
-def main(args: argparse.Namespace | None = None) -> int:
-    console = Console()
-    path = resolve_duckdb_path()
-    console.print(f"Building the warehouse with dbt (seed, run, test) into [bold]{path}[/bold] ...")
+def seed_existing_crm(crm: str, count: int = 6) -> int:
+    """On an empty sandbox, play the sales team: a few Accounts and Contacts typed in by reps.
+
+    They show what the sync does with records it did not create: a person who already exists
+    as a Contact is updated as that Contact (not duplicated as a Lead), an Account whose
+    Website a rep typed as ``https://www.acme.io/`` is matched by domain, and the rep's own
+    names are kept. Returns how many people were seeded (0 when the CRM already had data).
+    """
+    from connectors.warehouse import Warehouse
+
+    people = (Warehouse.from_env().read_model("sync_website_visitor__persons")
+              .filter(pl_col_not_null("company_domain")).sort("email").head(count))
+    if crm == "salesforce":
+        from connectors.salesforce.client import SalesforceCredentials, make_client
+
+        sf = make_client(SalesforceCredentials.from_env())
+        if sf.query("SELECT COUNT() FROM Contact")["totalSize"]:
+            return 0
+        accounts: dict[str, str] = {}
+        for row in people.iter_rows(named=True):
+            domain = row["company_domain"]
+            if domain not in accounts:
+                accounts[domain] = sf.Account.create(
+                    {"Name": f"{row['company_name'] or domain} (rep)", "Website": f"https://www.{domain}/"})["id"]
+            sf.Contact.create({"LastName": row["last_name"] or "Unknown", "FirstName": row["first_name"],
+                               "Email": row["email"].upper(), "Title": "entered by a rep",
+                               "AccountId": accounts[domain]})
+        return people.height
+    from hubspot.crm.companies import SimplePublicObjectInputForCreate as CompanyInput
+    from hubspot.crm.contacts import SimplePublicObjectInputForCreate as ContactInput
+
+    from connectors.hubspot.client import HubSpotCredentials
+    from connectors.hubspot.client import make_client as make_hubspot
+
+    hs = make_hubspot(HubSpotCredentials.from_env())
+    if hs.crm.contacts.basic_api.get_page(limit=1).results:
+        return 0
+    seen: set[str] = set()
+    for row in people.iter_rows(named=True):
+        if row["company_domain"] not in seen:
+            seen.add(row["company_domain"])
+            hs.crm.companies.basic_api.create(CompanyInput(properties={
+                "name": f"{row['company_name'] or row['company_domain']} (rep)", "domain": row["company_domain"]}))
+        hs.crm.contacts.basic_api.create(ContactInput(properties={
+            "email": row["email"], "firstname": row["first_name"] or "", "jobtitle": "entered by a rep"}))
+    return people.height
+
+
+def pl_col_not_null(name: str) -> Any:
+    import polars as pl
+
+    return pl.col(name).is_not_null()
+
+
+def _summary_table(metadata: dict[str, dict[str, Any]], crm: str, elapsed: float) -> Table:
+    table = Table(title=f"CRM writeback demo — {crm} ({elapsed:.0f}s)")
+    for col in ("workflow", "object", "created", "updated", "unchanged", "skipped", "failed", "API calls r/w"):
+        table.add_column(col, justify="left" if col in ("workflow", "object", "skipped", "failed") else "right")
+    for workflow, meta in sorted(metadata.items()):
+        calls = meta.get("api_calls", {})
+        for i, (obj, s) in enumerate(sorted(meta.get("by_object", {}).items())):
+            skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "0"
+            failed = ", ".join(f"{k} {v}" for k, v in s["failed"].items()) or "0"
+            table.add_row(workflow if i == 0 else "", obj, str(s["created"]), str(s["updated"]), str(s["unchanged"]),
+                          skipped, failed, f"{calls.get('reads', 0)}/{calls.get('writes', 0)}" if i == 0 else "")
+    return table
+
+
+def main(args: argparse.Namespace) -> int:
+    console = Console(width=max(Console().width, 120))
+    data_dir = Path(getattr(args, "data_dir", None) or REPO_ROOT / ".data").resolve()
+    crm = args.crm
     started = time.monotonic()
+
+    from connectors.sandbox.server import start
+
+    sandboxes = start(data_dir / "sandbox")
     try:
-        run_dbt(["build"], duckdb_path=path)
-        counts = sync_model_counts(Warehouse.duckdb(path))
-    except WarehouseError as exc:
-        print(exc, file=sys.stderr)
+        prepare_environment(data_dir, crm, sandboxes)
+        console.print(f"Sandbox {crm} CRM on {getattr(sandboxes, crm + '_url')}; data in {data_dir}")
+        return _run(console, data_dir, crm, started)
+    except WritebackError as exc:
+        console.print(f"[bold red]demo failed:[/] {exc}")
         return 1
-    console.print(f"dbt build passed in {time.monotonic() - started:.0f}s.")
-
-    table = Table(title="Records per sync model")
-    table.add_column("workflow")
-    table.add_column("persons", justify="right")
-    table.add_column("companies", justify="right")
-    for workflow in WORKFLOWS:
-        table.add_row(workflow, *(f"{counts[(workflow, entity)]:,}" for entity in ENTITIES))
-    console.print(table)
-    empty = [f"sync_{w}__{e}" for (w, e), n in counts.items() if n == 0]
-    if empty:
-        console.print(f"[yellow]Empty sync models: {', '.join(empty)} (check the segments in dbt_project.yml)")
-    return 0
+    finally:
+        sandboxes.stop()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _run(console: Console, data_dir: Path, crm: str, started: float) -> int:
+    from dagster import AssetKey, DagsterInstance
+
+    from dagster_pipeline.connect import make_connector
+    from dagster_pipeline.defs.partitions import daily_partitions
+    from dagster_pipeline.local_run import CRM_KEYS, dbt_keys, materialize_range
+    from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
+    from dagster_pipeline.sync.setup import run_setup
+
+    settings = load_settings()
+    report = run_setup(settings, make_connector(settings))
+    made = sum(len(v) for v in report.created.values())
+    console.print(f"writeback setup: created {made} field(s)" + (" (all present already)" if not made else ""))
+
+    keys = daily_partitions.get_partition_keys()
+    first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
+    instance = DagsterInstance.get()
+    dbt_log = data_dir / "dbt.log"
+    console.print(f"Dagster run 1/2: dbt build of seeds → staging → intermediate → sync models, {first} … {last} "
+                  f"(dbt output: {dbt_log}) …")
+    with dbt_log.open("w") as log, contextlib.redirect_stdout(log):
+        built = materialize_range(first, last, selection=dbt_keys(), instance=instance, raise_on_error=False,
+                                  quiet=True)
+    if not built.success:
+        console.print(f"[bold red]dbt build failed[/]; see {dbt_log}")
+        return 1
+    seeded = seed_existing_crm(crm)
+    if seeded:
+        console.print(f"Seeded the empty sandbox with {seeded} Contacts and their Accounts, as reps would have.")
+    console.print("Dagster run 2/2: CRM fields check, then one sync per workflow …")
+    result = materialize_range(first, last, selection=CRM_KEYS, instance=instance, raise_on_error=False, quiet=True)
+    metadata: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        for wf in WORKFLOWS:
+            if mat.asset_key == AssetKey(f"{wf}_crm_sync") and wf not in metadata:
+                metadata[wf] = {k: v.value for k, v in mat.metadata.items()}
+    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    console.print(_summary_table(metadata, crm, time.monotonic() - started))
+    for check in failed_checks:
+        console.print(f"[red]check failed[/] {check.asset_key.to_user_string()}.{check.check_name}: "
+                      f"{check.description or ''}")
+    warehouse = os.environ["WRITEBACK_DUCKDB_PATH"]
+    console.print(
+        "\nInspect the results:\n"
+        f"  sync log   : table writeback.sync_log in {warehouse} — one row per record per run;\n"
+        f"               `WRITEBACK_DUCKDB_PATH={warehouse} .venv/bin/writeback log` summarises the last runs\n"
+        f"  CRM state  : `.venv/bin/writeback sandbox --data-dir {data_dir / 'sandbox'}`, then "
+        f"GET <url>/__sandbox/records/{'Lead' if crm == 'salesforce' else 'contacts'}\n"
+        "  Dagster UI : `make dev` — the same data; the demo's runs are in its run history\n"
+        "Run `make demo` again: the second run writes nothing."
+    )
+    if not result.success or not metadata:
+        console.print("[bold red]some steps failed; see the messages above[/]")
+        return 1
+    return 0 if all(m.get("failed", 0) == 0 for m in metadata.values()) and not failed_checks else 1
+
+
+def dev(args: argparse.Namespace) -> int:
+    """Start the sandbox CRMs and `dagster dev` on the demo's data, until Ctrl-C."""
+    from connectors.sandbox.server import start
+
+    data_dir = Path(getattr(args, "data_dir", None) or REPO_ROOT / ".data").resolve()
+    sandboxes = start(data_dir / "sandbox")
+    prepare_environment(data_dir, args.crm, sandboxes)
+    # Own process group: `dagster dev` ignores SIGTERM when started as a plain background job.
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster")), "dev", "-m",
+                             "dagster_pipeline.definitions", "--port", str(args.port)],
+                            cwd=REPO_ROOT, start_new_session=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        return 0
+    finally:
+        sandboxes.stop()

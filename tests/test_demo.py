@@ -1,0 +1,41 @@
+"""`writeback demo` end to end, as a newcomer runs it: twice, the second run writing nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from connectors.warehouse import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.demo
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_a_second_run_writes_nothing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SALESFORCE_", "HUBSPOT_", "WRITEBACK_", "DAGSTER_HOME"))}
+    cmd = [sys.executable, "-m", "dagster_pipeline.cli", "demo", "--data-dir", str(tmp_path)]
+    first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    for workflow in ("website_visitor", "inbound_agent", "outbound_agent"):
+        assert workflow in first.stdout
+    assert "Seeded the empty sandbox" in first.stdout
+
+    log = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}").read_model("sync_log", schema="writeback")
+    assert log.filter(pl.col("action") == "create").height > 100
+    assert log.filter(pl.col("status") == "failed").is_empty()
+    assert set(log.filter(pl.col("action") == "update")["object"]) >= {"Contact", "Account"}  # the reps' records
+
+    second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    log = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}").read_model("sync_log", schema="writeback")
+    last_runs = log.sort("run_at").group_by("workflow").agg(pl.col("run_id").last())
+    latest = log.join(last_runs, on=["workflow", "run_id"])
+    assert latest.height > 300
+    assert set(latest["action"]) == {"unchanged"}  # nothing written the second time
