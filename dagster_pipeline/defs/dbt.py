@@ -9,7 +9,6 @@ serves a whole backfill range (single-run policy).
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,11 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from dagster_pipeline.dbt_runner import DBT_PROJECT_DIR, dbt_executable
 from dagster_pipeline.defs.partitions import daily_partitions, single_run, window_dates
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-
 #: The dbt installed beside this Python, so nothing depends on PATH (a venv need not be activated).
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+DBT_EXECUTABLE = dbt_executable()
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

@@ -19,8 +19,9 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample seeds built by dbt through the Dagster dbt assets, over every partition."""
     from dagster_pipeline.dbt_runner import run_dbt
 
-    path = tmp_path_factory.mktemp("dagster-warehouse") / "warehouse.duckdb"
-    run_dbt(["build"], duckdb_path=path)
+    base = tmp_path_factory.mktemp("dagster-warehouse")
+    path = base / "warehouse.duckdb"
+    run_dbt(["build"], duckdb_path=path, target_path=base / "target")  # own target dir: builds may overlap
     return path
 
 
