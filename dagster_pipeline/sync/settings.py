@@ -30,6 +30,8 @@ CRM_OBJECTS: dict[str, tuple[str, ...]] = {
     "hubspot": ("contact", "company"),
 }
 DEFAULT_SETTINGS_FILE = "writeback.yml"
+#: Fields a mapping may not target: the match keys and the links the engine owns (lower-cased).
+OWNED_FIELDS = frozenset({"email", "domain", "accountid", "id"})
 
 
 class _Strict(BaseModel):
@@ -79,9 +81,15 @@ class Settings(_Strict):
     @model_validator(mode="after")
     def _known_names(self) -> Settings:
         allowed = CRM_OBJECTS[self.crm]
-        for name in self.objects:
+        for name, obj in self.objects.items():
             if name not in allowed:
                 raise ValueError(f"objects.{name}: not an object of {self.crm}; allowed: {', '.join(allowed)}")
+            for field_name in obj.field_mapping:
+                if field_name.lower() in OWNED_FIELDS or field_name.lower().startswith(("warmly_",)):
+                    raise ValueError(
+                        f"objects.{name}.field_mapping.{field_name}: written by the sync itself "
+                        "(the record's key or Warmly data); map another field"
+                    )
         for name in self.workflows:
             if name not in WORKFLOWS:
                 raise ValueError(f"workflows.{name}: unknown workflow; allowed: {', '.join(WORKFLOWS)}")

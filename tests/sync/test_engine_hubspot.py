@@ -156,9 +156,20 @@ def test_an_apostrophe_email_matches_its_existing_contact(ready, hs) -> None:
     assert len(all_contacts(hs)) == 1
 
 
-def test_create_switch_off_is_honoured(ready, hs) -> None:
+@pytest.mark.parametrize("workflow", ["website_visitor", "inbound_agent", "outbound_agent"])
+def test_create_switch_off_is_honoured_by_every_workflow(ready, hs, workflow) -> None:
     p, c = world()
-    result = ready.sync(p, c, workflow="outbound_agent",
+    result = ready.sync(p, c, workflow=workflow,
                         settings={"objects": {"contact": {"create": False}, "company": {"create": False}}})
     assert all_contacts(hs) == [] and all_companies(hs) == []
     assert result.summary["contacts"].skipped == {"create_disabled": 3}
+
+
+def test_update_switch_off_leaves_existing_contacts_alone(ready, hs) -> None:
+    existing = hs.crm.contacts.basic_api.create(SimplePublicObjectInputForCreate(
+        properties={"email": "ann@acme.io", "jobtitle": "Intern"}))
+    p, c = world()
+    result = ready.sync(p, c, settings={"objects": {"contact": {"update": False}}})
+    assert outcome(result, "ann@acme.io")["reason"] == "update_disabled"
+    assert hs.crm.contacts.basic_api.get_by_id(existing.id, properties=["jobtitle"]).properties["jobtitle"] == "Intern"
+    assert result.summary["contacts"].created == 2

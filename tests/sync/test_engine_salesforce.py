@@ -227,3 +227,17 @@ def test_a_spent_daily_allocation_stops_cleanly_and_the_next_run_finishes(ready,
     sandbox.admin("salesforce", "POST", "config", {"daily_api_limit": used["daily_api_limit"]})
     retry = ready.sync(p, c)
     assert retry.failed == 0 and count(sf, "SELECT COUNT() FROM Lead") == 3
+
+
+def test_full_refresh_rereads_the_crm_and_restores_a_deleted_record(ready, sf) -> None:
+    p, c = world()
+    ready.sync(p, c)
+    ann = one(sf, "SELECT Id FROM Lead WHERE Email = {}", "ann@acme.io")
+    sf.Lead.delete(ann["Id"])  # a rep deleted it
+    quiet = ready.sync(p, c)
+    assert quiet.api_calls["writes"] == 0  # same fingerprint: not even read
+    assert count(sf, "SELECT COUNT() FROM Lead WHERE Email = {}", "ann@acme.io") == 0
+    full = ready.sync(p, c, full_refresh=True)
+    assert outcome(full, "ann@acme.io")["action"] == "create"
+    assert full.summary["Lead"].unchanged == 2 and full.summary["Account"].unchanged == 2
+    assert count(sf, "SELECT COUNT() FROM Lead WHERE Email = {}", "ann@acme.io") == 1

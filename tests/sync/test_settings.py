@@ -45,6 +45,9 @@ def test_full_settings_parse() -> None:
         ({"objects": {"lead": {"field_mapping": {"X__c": {"value": 1, "column": "a"}}}}}, "exactly one"),
         ({"objects": {"lead": {"field_mapping": {"X__c": {"value": 1, "mode": "sometimes"}}}}}, "mode"),
         ({"tokens": "abc"}, "tokens: unknown key"),
+        ({"objects": {"lead": {"field_mapping": {"Email": {"value": "x@y.z"}}}}}, "field_mapping.Email: written by"),
+        ({"objects": {"account": {"field_mapping": {"Warmly_Last_Seen__c": {"column": "last_seen_at"}}}}},
+         "written by the sync itself"),
     ],
 )
 def test_bad_settings_name_the_key(data: dict, expected: str) -> None:
