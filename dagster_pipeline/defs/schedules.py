@@ -29,7 +29,6 @@ from dagster import (
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from dagster_pipeline.defs.partitions import daily_partitions
 from dagster_pipeline.sync.settings import WORKFLOWS
 
 DEFAULT_CRON = {
@@ -46,8 +45,7 @@ def cron_for(workflow: str) -> str:
 def job_for(workflow: str) -> UnresolvedAssetJobDefinition:
     return define_asset_job(
         f"{workflow}_job",
-        selection=AssetSelection.assets(f"{workflow}_crm_sync").upstream(),
-        partitions_def=daily_partitions,
+        selection=AssetSelection.assets(f"{workflow}_crm_sync").upstream(),  # partitioned daily, like its assets
         description=f"Rebuild the {workflow} sync models and write them to the CRM.",
     )
 
