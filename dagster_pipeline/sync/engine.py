@@ -460,10 +460,11 @@ class _SalesforcePass(_Pass):
         if not emails:
             return {}
         schema = self.schema(od)
-        extra = [f for f in (od.sync_key_field, "AccountId") if f and f in schema.fields and od.api_name == "Contact"
-                 or f == od.sync_key_field and f in schema.fields]
+        # Besides the desired fields, read what classify() compares as if_empty extras:
+        # our sync key, and on Contacts the Account link.
+        wanted = [*fields, od.sync_key_field, "AccountId" if od.link_field == "AccountId" else None]
         select = ["Id", "Email", "CreatedDate",
-                  *[f for f in dict.fromkeys(fields + extra) if f in schema.fields and f not in ("Id", "Email")]]
+                  *[f for f in dict.fromkeys(wanted) if f and f in schema.fields and f not in ("Id", "Email")]]
         found: dict[str, dict[str, Any]] = {}
         for rec in sorted(self.conn.find(od.api_name, "Email", emails, select, where=where),
                           key=lambda r: r.get("CreatedDate") or ""):
