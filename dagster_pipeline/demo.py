@@ -63,7 +63,7 @@ def seed_existing_crm(crm: str, count: int = 6) -> int:
     if crm == "salesforce":
         from connectors.salesforce.client import SalesforceCredentials, make_client
 
-        sf = make_client(SalesforceCredentials.from_env())
+        sf: Any = make_client(SalesforceCredentials.from_env())  # sf.Account & co. are dynamic
         if sf.query("SELECT COUNT() FROM Contact")["totalSize"]:
             return 0
         accounts: dict[str, str] = {}
@@ -169,7 +169,7 @@ def _run(console: Console, data_dir: Path, crm: str, started: float) -> int:
     result = materialize_range(first, last, selection=CRM_KEYS, instance=instance, raise_on_error=False, quiet=True)
     metadata: dict[str, dict[str, Any]] = {}
     for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
+        mat = event.step_materialization_data.materialization
         for wf in WORKFLOWS:
             if mat.asset_key == AssetKey(f"{wf}_crm_sync") and wf not in metadata:
                 metadata[wf] = {k: v.value for k, v in mat.metadata.items()}

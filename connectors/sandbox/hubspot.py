@@ -645,7 +645,7 @@ class HubSpotApp(App):
     def _id_property(self, ot: ObjectType, id_property: str | None, *, allow_email: bool = True) -> str | None:
         """Validate ``idProperty``: None for the record id, else a property whose values are unique
         (or a contact's email, where HubSpot accepts it: upsert, reads, single-record update)."""
-        if id_property in (None, "", "hs_object_id"):
+        if id_property is None or id_property in ("", "hs_object_id"):
             return None
         definition = self._props[ot.name].get(id_property)
         if definition is not None and definition.get("hasUniqueValue"):
@@ -1684,7 +1684,7 @@ class HubSpotApp(App):
             description=str(spec.get("description") or ""),
             unique=unique,
             hubspot_defined=False,
-            display_order=int(spec.get("displayOrder") if spec.get("displayOrder") is not None else -1),
+            display_order=_int_or(spec.get("displayOrder"), -1),
             created_at=stamp,
         )
         definition["hidden"] = bool(spec.get("hidden", False))
@@ -1912,3 +1912,7 @@ class HubSpotApp(App):
                 out["associations"] = assoc
             results.append(out)
         return Response(200, {"total": len(results), "results": results})
+
+
+def _int_or(value: Any, default: int) -> int:
+    return default if value is None else int(value)

@@ -137,7 +137,8 @@ def _failure_rate(result: WorkflowResult) -> float:
 
 def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
     key = AssetKey(f"{workflow}_crm_sync")
-    deps = [get_asset_key_for_model([warehouse_dbt], sync_model(workflow, e)) for e in ("company", "person")]
+    deps = [get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "company")),
+            get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "person"))]
 
     @asset(
         key=key,

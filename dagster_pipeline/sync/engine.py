@@ -522,7 +522,7 @@ class _HubSpotPass(_Pass):
             matches = self.conn.search_in(od.api_name, "domain", rest, props + ([key_prop] if key_prop else []))
             for obj in sorted(matches, key=lambda o: int(o["id"]) if str(o["id"]).isdigit() else 0):
                 dom = normalise_domain((obj.get("properties") or {}).get("domain"))
-                if dom in rest and dom not in found:
+                if dom is not None and dom in rest and dom not in found:
                     found[dom] = self._current(obj)
         pending: list[_Pending] = []
         for row in _rows(in_play):

@@ -62,13 +62,13 @@ def print_summary(results: list[WorkflowResult], console: Console | None = None,
             console.print(f"[bold red]{r.workflow} stopped early:[/] {r.stopped}")
     shown = 0
     for r in results:
-        for s in r.samples:
+        for sample in r.samples:
             if shown >= samples:
                 break
             if shown == 0:
                 console.print("\nField-level changes (sample):")
-            changes = "; ".join(f"{f}: {c['old']!r} → {c['new']!r}" for f, c in s["changes"].items())
-            console.print(f"  {r.workflow} {s['object']} {s['key']} [{s['action']}] {changes}")
+            changes = "; ".join(f"{f}: {c['old']!r} → {c['new']!r}" for f, c in sample["changes"].items())
+            console.print(f"  {r.workflow} {sample['object']} {sample['key']} [{sample['action']}] {changes}")
             shown += 1
     failed = [r for r in results if r.failed]
     for r in failed:

@@ -67,16 +67,16 @@ class WorkflowSettings(_Strict):
 
 
 class SyncTuning(_Strict):
-    bulk_threshold: int = Field(2000, ge=1, description="Salesforce: use Bulk API 2.0 from this many records up")
-    hubspot_ten_second_limit: int = Field(100, ge=1, description="HubSpot calls per rolling 10 s (app's tier)")
-    max_attempts: int = Field(6, ge=1, le=20)
+    bulk_threshold: int = Field(default=2000, ge=1, description="Salesforce: Bulk API 2.0 from this many records up")
+    hubspot_ten_second_limit: int = Field(default=100, ge=1, description="HubSpot calls per rolling 10 s (app's tier)")
+    max_attempts: int = Field(default=6, ge=1, le=20)
 
 
 class Settings(_Strict):
     crm: Literal["salesforce", "hubspot"] = "salesforce"
     objects: dict[str, ObjectSettings] = Field(default_factory=dict)
     workflows: dict[str, WorkflowSettings] = Field(default_factory=dict)
-    sync: SyncTuning = Field(default_factory=SyncTuning)
+    sync: SyncTuning = Field(default_factory=lambda: SyncTuning())
 
     @model_validator(mode="after")
     def _known_names(self) -> Settings:

@@ -21,7 +21,7 @@ SCHEMA = "writeback"
 STATE_TABLE = "sync_state"
 LOG_TABLE = "sync_log"
 
-STATE_SCHEMA: dict[str, pl.DataType] = {
+STATE_SCHEMA = pl.Schema({
     "crm": pl.Utf8(),
     "workflow": pl.Utf8(),
     "entity": pl.Utf8(),
@@ -31,9 +31,9 @@ STATE_SCHEMA: dict[str, pl.DataType] = {
     "payload_hash": pl.Utf8(),
     "run_id": pl.Utf8(),
     "synced_at": pl.Datetime("us", "UTC"),
-}
+})
 
-LOG_SCHEMA: dict[str, pl.DataType] = {
+LOG_SCHEMA = pl.Schema({
     "run_id": pl.Utf8(),
     "run_at": pl.Datetime("us", "UTC"),
     "mode": pl.Utf8(),
@@ -47,7 +47,7 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.Utf8(),
     "changed_fields": pl.Utf8(),
     "message": pl.Utf8(),
-}
+})
 
 
 class TableStore(Protocol):
