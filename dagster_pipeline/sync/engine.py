@@ -33,7 +33,7 @@ from connectors.errors import ApiLimitExhausted, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import changed_fields
 from dagster_pipeline.sync.outcomes import ObjectSummary, Outcome, OutcomeLog, summarise
-from dagster_pipeline.sync.records import INVALID, KEY, build_desired, with_fingerprint
+from dagster_pipeline.sync.records import INVALID, KEY, NOTES, build_desired, with_fingerprint
 from dagster_pipeline.sync.settings import Settings
 from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utcnow
 
@@ -108,6 +108,7 @@ class _Pending:
     crm_id: str | None = None
     fingerprint: str | None = None
     company_id: str | None = None
+    notes: tuple[str, ...] = ()  # what was adjusted to make the record writable (trimmed text, …)
 
 
 class _Pass:
@@ -225,7 +226,8 @@ class _Pass:
         for p, r in results:
             if r.ok:
                 crm_id = r.crm_id or p.crm_id
-                self.record(Outcome(p.od.api_name, p.key, p.action, "succeeded", crm_id=crm_id, changes=p.changes))
+                self.record(Outcome(p.od.api_name, p.key, p.action, "succeeded", crm_id=crm_id, changes=p.changes,
+                                    message="; ".join(p.notes) or None))
                 self.remember(p.od, p.key, p.od.api_name, crm_id, p.fingerprint)
             else:
                 reason = r.error_code or "error"
@@ -265,7 +267,8 @@ class _Pass:
                 if payload.get(f) in (None, "") and f in schema.fields:
                     payload[f] = default
                     changes[f] = (None, default)
-            return _Pending(od, key, "create", payload, changes, fingerprint=fp, company_id=link_to)
+            return _Pending(od, key, "create", payload, changes, fingerprint=fp, company_id=link_to,
+                            notes=tuple(desired_row.get(NOTES) or ()))
         crm_id = current["Id"] if "Id" in current else current.get("id")
         if not changes:
             self.record(Outcome(od.api_name, key, "unchanged", "unchanged", crm_id=crm_id))
@@ -275,7 +278,8 @@ class _Pass:
             self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="update_disabled", crm_id=crm_id,
                                 changes=changes))
             return None
-        return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to)
+        return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to,
+                        notes=tuple(desired_row.get(NOTES) or ()))
 
     def fail_all(self, od: ObjectDef, keys: pl.Series, reason: str, message: str) -> None:
         self.log.add_bulk(od.api_name, keys, "failed", "failed", reason=reason, message=message)

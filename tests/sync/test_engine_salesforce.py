@@ -199,6 +199,7 @@ def test_one_bad_record_never_sinks_its_batch(ready, sf) -> None:
     assert count(sf, "SELECT COUNT() FROM Lead") == 2
     zed = one(sf, "SELECT Title FROM Lead WHERE Email = {}", "zed@acme.io")
     assert zed["Title"] == long_title[:128]
+    assert outcome(result, "zed@acme.io")["message"] == "truncated:Title"  # the sync log says what was adjusted
 
 
 def test_plan_writes_nothing_and_shows_field_level_changes(ready, sf, sandbox) -> None:
