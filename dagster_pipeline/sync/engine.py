@@ -212,6 +212,59 @@ class _Pass:
                     for p in pending if id(p) not in done]
         return out
 
+    # -- companies (the same shape on both CRMs) -----------------------------------------
+    company_object: ObjectDef
+    company_name_field: str
+    person_object: ObjectDef
+
+    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def sync_key_extra(self, od: ObjectDef, key: str) -> dict[str, tuple[Any, str]]:
+        """Stamp our sync key on a matched record (if the field exists) so later creates stay idempotent."""
+        f = od.sync_key_field
+        if f and f in self.schema(od).fields:
+            return {f: (key, "if_empty")}
+        return {}
+
+    def companies(self, frame: pl.DataFrame) -> dict[str, str]:
+        """Plan or write the workflow's companies; returns domain -> CRM id for linking people."""
+        od = self.company_object
+        ids: dict[str, str] = {}
+        frame = with_fingerprint(frame, self.signature(od))
+        desired = build_desired(od, self.settings.object(od.name), frame, workflow=self.workflow,
+                                schema=self.schema(od))
+        unchanged, in_play = self.split_by_state(desired.frame, "company")
+        ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
+        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
+        if in_play.is_empty():
+            return ids
+        missing = self.missing_fields(od)
+        if missing:
+            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
+            return ids
+        current = self.find_companies(od, in_play[KEY].to_list(), desired.fields)
+        pending: list[_Pending] = []
+        for row in _rows(in_play):
+            cur = current.get(row[KEY])
+            if cur is not None:
+                ids[row[KEY]] = cur.get("Id") or cur["id"]
+            p = self.classify(od, row, cur, desired.modes, row["__hash"],
+                              create_defaults={self.company_name_field: row[KEY]},
+                              extra_fields=self.sync_key_extra(od, row[KEY]))
+            if p:
+                pending.append(p)
+        if self.mode == "plan":
+            self.plan_only(pending)
+            return ids
+        results = self.write(pending, od.api_name)
+        self.settle(results)
+        for p, r in results:
+            crm_id = r.crm_id or p.crm_id
+            if r.ok and crm_id:
+                ids[p.key] = crm_id
+        return ids
+
     def _tick(self, label: str, done: int, total: int) -> None:
         if self.progress:
             self.progress(label, done, total)
@@ -338,48 +391,13 @@ class _SalesforcePass(_Pass):
         records = [{"Id": p.crm_id, **p.payload} for p in updates]
         return list(self.conn.update(od.api_name, records, [p.key for p in updates]))
 
-    def sync_key_extra(self, od: ObjectDef, key: str) -> dict[str, tuple[Any, str]]:
-        """Stamp our sync key on a matched record (if the field exists) so later creates stay idempotent."""
-        f = od.sync_key_field
-        if f and f in self.schema(od).fields:
-            return {f: (key, "if_empty")}
-        return {}
-
     # -- companies ------------------------------------------------------------------
-    def companies(self, frame: pl.DataFrame) -> dict[str, str]:
-        od = OBJECTS["salesforce"]["account"]
-        s = self.settings.object("account")
-        ids: dict[str, str] = {}
-        frame = with_fingerprint(frame, self.signature(od))
-        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od))
-        unchanged, in_play = self.split_by_state(desired.frame, "company")
-        ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
-        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
-        if in_play.is_empty():
-            return ids
-        missing = self.missing_fields(od)
-        if missing:
-            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
-            return ids
-        current = self.find_accounts(od, in_play[KEY].to_list(), desired.fields)
-        pending: list[_Pending] = []
-        for row in _rows(in_play):
-            cur = current.get(row[KEY])
-            if cur is not None:
-                ids[row[KEY]] = cur["Id"]
-            p = self.classify(od, row, cur, desired.modes, row["__hash"],
-                              create_defaults={"Name": row[KEY]}, extra_fields=self.sync_key_extra(od, row[KEY]))
-            if p:
-                pending.append(p)
-        if self.mode == "plan":
-            self.plan_only(pending)
-            return ids
-        results = self.write(pending, "Account")
-        self.settle(results)
-        for p, r in results:
-            if r.ok and (r.crm_id or p.crm_id):
-                ids[p.key] = r.crm_id or p.crm_id  # type: ignore[assignment]
-        return ids
+    company_object = OBJECTS["salesforce"]["account"]
+    company_name_field = "Name"
+    person_object = OBJECTS["salesforce"]["lead"]  # where skipped/failed people are logged before matching
+
+    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        return self.find_accounts(od, domains, fields)
 
     def find_accounts(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
         schema = self.schema(od)
@@ -498,55 +516,27 @@ class _HubSpotPass(_Pass):
     def _current(self, obj: dict[str, Any]) -> dict[str, Any]:
         return {"id": obj["id"], **(obj.get("properties") or {})}
 
-    def companies(self, frame: pl.DataFrame) -> dict[str, str]:
-        od = OBJECTS["hubspot"]["company"]
-        s = self.settings.object("company")
-        ids: dict[str, str] = {}
-        frame = with_fingerprint(frame, self.signature(od))
-        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od))
-        unchanged, in_play = self.split_by_state(desired.frame, "company")
-        ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
-        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
-        if in_play.is_empty():
-            return ids
-        missing = self.missing_fields(od)
-        if missing:
-            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
-            return ids
+    company_object = OBJECTS["hubspot"]["company"]
+    company_name_field = "name"
+    person_object = OBJECTS["hubspot"]["contact"]
+
+    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        """Our own companies by the unique sync key (batch read); the rest by domain (search)."""
         schema = self.schema(od)
-        props = [f for f in desired.fields if f in schema.fields]
-        keys = in_play[KEY].to_list()
+        props = [f for f in fields if f in schema.fields]
         found: dict[str, dict[str, Any]] = {}
         key_prop = od.sync_key_field
         if key_prop and key_prop in schema.fields:
-            for k, obj in self.conn.read(od.api_name, key_prop, keys, props + [key_prop]).items():
+            for k, obj in self.conn.read(od.api_name, key_prop, domains, props + [key_prop]).items():
                 found[k.lower()] = self._current(obj)
-        rest = [k for k in keys if k not in found]
+        rest = [k for k in domains if k not in found]
         if rest:
             matches = self.conn.search_in(od.api_name, "domain", rest, props + ([key_prop] if key_prop else []))
             for obj in sorted(matches, key=lambda o: int(o["id"]) if str(o["id"]).isdigit() else 0):
                 dom = normalise_domain((obj.get("properties") or {}).get("domain"))
                 if dom is not None and dom in rest and dom not in found:
-                    found[dom] = self._current(obj)
-        pending: list[_Pending] = []
-        for row in _rows(in_play):
-            cur = found.get(row[KEY])
-            if cur is not None:
-                ids[row[KEY]] = cur["id"]
-            extra = {key_prop: (row[KEY], "if_empty")} if key_prop and key_prop in schema.fields else {}
-            p = self.classify(od, row, cur, desired.modes, row["__hash"], create_defaults={"name": row[KEY]},
-                              extra_fields=extra)
-            if p:
-                pending.append(p)
-        if self.mode == "plan":
-            self.plan_only(pending)
-            return ids
-        results = self.write(pending, "companies")
-        self.settle(results)
-        for p, r in results:
-            if r.ok and (r.crm_id or p.crm_id):
-                ids[p.key] = r.crm_id or p.crm_id  # type: ignore[assignment]
-        return ids
+                    found[dom] = self._current(obj)  # the oldest company with that domain wins
+        return found
 
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         od = OBJECTS["hubspot"]["contact"]
@@ -633,18 +623,15 @@ def run_workflow(
             progress=progress, sample_size=sample_size)
     calls_before = _calls(connector)
     if not settings.workflow_enabled(workflow):
-        ods = OBJECTS[crm]
-        company_od = ods["account"] if crm == "salesforce" else ods["company"]
-        person_od = ods["lead"] if crm == "salesforce" else ods["contact"]
-        p.skip_all(company_od, companies["domain"], "workflow_disabled")
-        p.skip_all(person_od, persons["email"], "workflow_disabled")
+        p.skip_all(p.company_object, companies["domain"], "workflow_disabled")
+        p.skip_all(p.person_object, persons["email"], "workflow_disabled")
     else:
         try:
             company_ids = p.companies(companies)
             p.persons(persons, company_ids)
         except ApiLimitExhausted as exc:  # raised by a read: nothing more can be done today
             p.stopped = str(exc)
-            _fail_unaccounted(p, crm, companies, persons, str(exc))
+            _fail_unaccounted(p, companies, persons, str(exc))
     log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm)
     if mode == "sync":
         store.append_log(log)
@@ -662,16 +649,12 @@ def _calls(connector: Any) -> dict[str, int]:
     return {"reads": calls.reads, "writes": calls.writes}
 
 
-def _fail_unaccounted(p: _Pass, crm: str, companies: pl.DataFrame, persons: pl.DataFrame, message: str) -> None:
+def _fail_unaccounted(p: _Pass, companies: pl.DataFrame, persons: pl.DataFrame, message: str) -> None:
     """After a hard stop, every record without an outcome yet fails with ``api_limit_exhausted``."""
-    seen = p.log.frame().select("key")["key"].to_list()
-    seen_set = set(seen)
-    ods = OBJECTS[crm]
-    company_od = ods["account"] if crm == "salesforce" else ods["company"]
-    person_od = ods["lead"] if crm == "salesforce" else ods["contact"]
-    for od, keys in ((company_od, companies["domain"]), (person_od, persons["email"])):
+    seen = p.log.frame()["key"].implode()
+    for od, keys in ((p.company_object, companies["domain"]), (p.person_object, persons["email"])):
         left = keys.cast(pl.Utf8).str.strip_chars().str.to_lowercase()
-        left = left.filter(~left.is_in(list(seen_set))).unique(maintain_order=True)
+        left = left.filter(~left.is_in(seen)).unique(maintain_order=True)
         p.fail_all(od, left, "api_limit_exhausted", message)
 
 

@@ -242,3 +242,14 @@ def test_full_refresh_rereads_the_crm_and_restores_a_deleted_record(ready, sf) -
     assert outcome(full, "ann@acme.io")["action"] == "create"
     assert full.summary["Lead"].unchanged == 2 and full.summary["Account"].unchanged == 2
     assert count(sf, "SELECT COUNT() FROM Lead WHERE Email = {}", "ann@acme.io") == 1
+
+
+def test_a_disabled_workflow_writes_nothing_and_says_why(ready, sf, sandbox) -> None:
+    sandbox.admin("salesforce", "DELETE", "calls")
+    p, c = world()
+    result = ready.sync(p, c, settings={"workflows": {"website_visitor": {"enabled": False}}})
+    assert sandbox.calls("salesforce")["total"] == 0
+    assert result.summary["Lead"].skipped == {"workflow_disabled": 3}
+    assert result.summary["Account"].skipped == {"workflow_disabled": 2}
+    other = ready.sync(p, c, workflow="inbound_agent", settings={"workflows": {"website_visitor": {"enabled": False}}})
+    assert other.summary["Lead"].created == 3  # switching one workflow off leaves the others alone
