@@ -53,6 +53,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -166,6 +167,7 @@ class Probe:
 
     def __init__(self, connector: Any, warehouse: Any) -> None:
         self.seconds = {"crm_read": 0.0, "crm_write": 0.0, "warehouse": 0.0}
+        self.overhead = 0.0  # the probe's own bookkeeping, taken out of the measured time
         self.asked: list[dict[str, Any]] = []  # one entry per connector call the engine made
         for name in self.READS:
             self._wrap(connector, name, "crm_read")
@@ -184,9 +186,11 @@ class Probe:
             try:
                 return inner(*args, **kwargs)
             finally:
-                self.seconds[bucket] += time.perf_counter() - t0
+                t1 = time.perf_counter()
+                self.seconds[bucket] += t1 - t0
                 if bucket != "warehouse":
                     self.asked.append(_describe_call(name, args, kwargs))
+                    self.overhead += time.perf_counter() - t1
 
         setattr(obj, name, timed)
 
@@ -220,7 +224,7 @@ def _top_functions(prof: Any, limit: int = 25) -> list[dict[str, Any]]:
     rows = []
     for (file, line, func), (_, nc, tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
         short = file
-        for prefix in (str(ROOT) + "/", sys.prefix + "/"):
+        for prefix in (str(ROOT) + "/", sys.prefix + "/", sysconfig.get_paths()["stdlib"] + "/"):
             short = short.replace(prefix, "")
         rows.append({"function": f"{short}:{line}({func})", "calls": nc, "tottime": round(tt, 3),
                      "cumtime": round(ct, 3)})
@@ -263,12 +267,13 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     result = run_workflow(WORKFLOW, settings, warehouse, connector, mode=spec["mode"], persons=persons,
                           companies=companies)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0 - probe.overhead
     if prof is not None:
         prof.disable()
     sandbox_calls = admin(info, crm, "GET", "calls")
     out: dict[str, Any] = {
-        "crm": crm, "kind": spec["kind"], "mode": spec["mode"], "persons": persons.height,
+        "crm": crm, "kind": spec["kind"], "profiled": bool(spec.get("profile")), "mode": spec["mode"],
+        "persons": persons.height,
         "companies": companies.height, "changed": n_changed, "build_seconds": round(build_s, 3),
         "seconds": round(elapsed, 3), "split": {k: round(v, 3) for k, v in probe.seconds.items()},
         "summary": {k: v.as_dict() for k, v in result.summary.items()},
@@ -276,7 +281,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "api_calls": result.api_calls, "connector_by_endpoint": dict(connector.calls.by_endpoint),
         "sandbox_by_endpoint": sandbox_calls["by_endpoint"], "asked": _merge_asked(probe.asked),
         "rss_before_mb": round(rss_before, 1), "peak_mb": round(_peak_mb(), 1),
-        "bulk_threshold": settings.sync.bulk_threshold,
+        "bulk_threshold": settings.sync.bulk_threshold, "probe_overhead_seconds": round(probe.overhead, 3),
     }
     out["split"]["engine"] = round(elapsed - sum(probe.seconds.values()), 3)
     if result.failed:
@@ -518,6 +523,11 @@ LABELS = {"first": "first sync", "again": "no-change re-run", "change": "1% chan
           "plan_again": "no-change plan"}
 
 
+def _label(r: dict[str, Any]) -> str:
+    kind = r["kind"] + ("_profiled" if r.get("profiled") else "")
+    return LABELS.get(kind, kind)
+
+
 def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for crm, res in results.items():
@@ -528,13 +538,13 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                  if k in res["plan"]]
         for r in runs:
             if "error" in r:
-                rows.append({"crm": crm, "measurement": LABELS.get(r["kind"], r["kind"]), "error": r["error"]})
+                rows.append({"crm": crm, "measurement": _label(r), "error": r["error"]})
                 continue
             w_sb, r_sb = sandbox_split(r["sandbox_by_endpoint"])
             records = r["persons"] + r["companies"]
             mn = r["minimum"]
             row = {
-                "crm": crm, "measurement": LABELS.get(r["kind"], r["kind"]), "persons": r["persons"],
+                "crm": crm, "measurement": _label(r), "profiled": bool(r.get("profiled")), "persons": r["persons"],
                 "companies": r["companies"], "seconds": r["seconds"],
                 "persons_per_s": round(r["persons"] / r["seconds"]) if r["seconds"] else None,
                 "s_per_million_persons": round(r["seconds"] / r["persons"] * 1e6, 1),
@@ -578,6 +588,20 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _commit() -> str | None:
+    """The commit measured (``BENCH_COMMIT`` for a snapshot without .git), ``+dirty`` if engine code was edited."""
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "dagster_pipeline", "connectors"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if head and dirty else head or None
+
+
 def notes(rows: list[dict[str, Any]], results: dict[str, Any], args: argparse.Namespace) -> list[str]:
     out = [
         "writes/reads: ours = the connector's counter, sbx = the sandbox's own count (ground truth), min = the",
@@ -586,7 +610,7 @@ def notes(rows: list[dict[str, Any]], results: dict[str, Any], args: argparse.Na
         "(state, sync log), engine s = the rest; peak MB = ru_maxrss of the measurement's own process.",
     ]
     for r in rows:
-        if "error" in r:
+        if "error" in r or r["profiled"]:
             continue
         if r.get("writes_vs_min_pct") is not None and r["measurement"] in ("first sync", "1% change re-run"):
             out.append(f"{r['crm']} {r['measurement']} {r['persons']:,}: writes {r['writes_vs_min_pct']:+.1f}% "
@@ -609,6 +633,21 @@ def notes(rows: list[dict[str, Any]], results: dict[str, Any], args: argparse.Na
     if args.crm in ("hubspot", "both") and args.sandbox_index:
         out.append("hubspot sandbox: association index added to this run's sandbox database "
                    "(see _index_hubspot_associations)")
+    return out
+
+
+def profile_summary(results: dict[str, Any], top: int = 12) -> list[str]:
+    out: list[str] = []
+    for crm, res in results.items():
+        runs = [r for by_kind in [*res["sizes"].values(), res["plan"]] for r in by_kind.values()]
+        for r in runs:
+            prof = r.get("profile")
+            if not prof:
+                continue
+            out.append(f"\ncProfile, {crm} {LABELS.get(r['kind'], r['kind'])} {r['persons']:,} "
+                       f"(by own time; {prof['file']}):")
+            for f in prof["top"][0]["rows"][:top]:
+                out.append(f"  {f['tottime']:8.1f}s own {f['cumtime']:8.1f}s cum {f['calls']:>10,}  {f['function']}")
     return out
 
 
@@ -641,6 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out = args.out.resolve()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     crms = ["salesforce", "hubspot"] if args.crm == "both" else [args.crm]
+    commit = _commit()  # taken before the run: the code the workers import
     tmp = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     started = time.perf_counter()
     sandbox = Sandbox(tmp / "sandbox")
@@ -657,11 +697,13 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows))
     print()
     print("\n".join(notes(rows, results, args)))
-    print(f"Total {total / 60:.1f} min on {os.cpu_count()} cores.")
+    for line in profile_summary(results):
+        print(line)
+    print(f"Total {total / 60:.1f} min on {os.cpu_count()} cores, code at {commit or 'unknown commit'}.")
     import polars
 
     doc = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "polars": polars.__version__,
                     "platform": platform.platform()},
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "worker"},
