@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -201,18 +202,31 @@ def dev(args: argparse.Namespace) -> int:
     data_dir = Path(getattr(args, "data_dir", None) or REPO_ROOT / ".data").resolve()
     sandboxes = start(data_dir / "sandbox")
     prepare_environment(data_dir, args.crm, sandboxes)
-    # Own process group: `dagster dev` ignores SIGTERM when started as a plain background job.
+    # `dagster dev` in its own process group, with SIGINT restored to its default (a job started
+    # with `&` from a script inherits SIGINT ignored, and then `dagster dev` cannot be stopped).
+    # We forward Ctrl-C / SIGTERM to the whole group as SIGINT, which it handles gracefully, and
+    # kill the group if it is still there 30 s later.
     proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster")), "dev", "-m",
                              "dagster_pipeline.definitions", "--port", str(args.port)],
-                            cwd=REPO_ROOT, start_new_session=True)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+                            cwd=REPO_ROOT, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+    def kill_group() -> None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        return 0
+
+    def forward(signum: int, frame: Any) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        timer = threading.Timer(30, kill_group)
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        code = proc.wait()
+        return 0 if code in (0, -signal.SIGINT, 130) else code
     finally:
+        kill_group()  # whatever of the group is left (code servers) goes with it
         sandboxes.stop()
