@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +41,8 @@ Mode = Literal["plan", "sync"]
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
 COMPANY_ID = "__company_id"
+#: Creates are built and written this many at a time, so memory stays flat however many there are.
+CREATE_CHUNK = 20_000
 
 
 @dataclass
@@ -96,7 +98,7 @@ class StopRun(Exception):
     """The CRM's daily allocation is spent: stop cleanly, mark what is left as failed."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """One record about to be written."""
 
@@ -160,7 +162,7 @@ class _Pass:
     # -- outcomes ---------------------------------------------------------------------
     def record(self, outcome: Outcome) -> None:
         self.log.add(outcome)
-        if outcome.changes and len(self.samples) < self.sample_size:
+        if outcome.changes and outcome.action == "update" and len(self.samples) < self.sample_size:
             self.samples.append({
                 "object": outcome.object, "key": outcome.key, "action": outcome.action,
                 "changes": {f: {"old": _jsonable(o), "new": _jsonable(n)} for f, (o, n) in outcome.changes.items()},
@@ -245,24 +247,31 @@ class _Pass:
             return ids
         current = self.find_companies(od, in_play[KEY].to_list(), desired.fields)
         pending: list[_Pending] = []
-        for row in _rows(in_play):
-            cur = current.get(row[KEY])
-            if cur is not None:
-                ids[row[KEY]] = cur.get("Id") or cur["id"]
+        for row in _rows(in_play.filter(pl.col(KEY).is_in(list(current)))):
+            cur = current[row[KEY]]
+            ids[row[KEY]] = cur.get("Id") or cur["id"]
             p = self.classify(od, row, cur, desired.modes, row["__hash"],
-                              create_defaults={self.company_name_field: row[KEY]},
                               extra_fields=self.sync_key_extra(od, row[KEY]))
             if p:
                 pending.append(p)
+        new = in_play.filter(~pl.col(KEY).is_in(list(current)))
+        chunks: Iterable[list[_Pending]] = ()
+        if not self.settings.object(od.name).create:
+            self.skip_all(od, new[KEY], "create_disabled")
+        else:
+            chunks = self.new_records(od, new, desired.modes, defaults={self.company_name_field: pl.col(KEY)})
         if self.mode == "plan":
             self.plan_only(pending)
+            for _ in chunks:  # planned creates are logged column-wise; nothing to write
+                pass
             return ids
-        results = self.write(pending, od.api_name)
-        self.settle(results)
-        for p, r in results:
-            crm_id = r.crm_id or p.crm_id
-            if r.ok and crm_id:
-                ids[p.key] = crm_id
+        for batch in (pending, *chunks):
+            results = self.write(batch, od.api_name)
+            self.settle(results)
+            for p, r in results:
+                crm_id = r.crm_id or p.crm_id
+                if r.ok and crm_id:
+                    ids[p.key] = crm_id
         return ids
 
     def _tick(self, label: str, done: int, total: int) -> None:
@@ -279,55 +288,97 @@ class _Pass:
         for p, r in results:
             if r.ok:
                 crm_id = r.crm_id or p.crm_id
-                self.record(Outcome(p.od.api_name, p.key, p.action, "succeeded", crm_id=crm_id, changes=p.changes,
-                                    message="; ".join(p.notes) or None))
+                self.record(Outcome(p.od.api_name, p.key, p.action, "succeeded", crm_id=crm_id,
+                                    changes=p.changes or _names(p), message="; ".join(p.notes) or None))
                 self.remember(p.od, p.key, p.od.api_name, crm_id, p.fingerprint)
             else:
                 reason = r.error_code or "error"
                 self.record(Outcome(p.od.api_name, p.key, p.action, "failed", reason=reason, crm_id=p.crm_id,
-                                    changes=p.changes, message=r.message))
+                                    changes=p.changes or _names(p), message=r.message))
+
+    def new_records(self, od: ObjectDef, rows: pl.DataFrame, modes: dict[str, str], *,
+                    defaults: dict[str, Any] | None = None, extra: dict[str, pl.Expr] | None = None,
+                    link: bool = False) -> Iterator[list[_Pending]]:
+        """Creates for records the CRM does not hold, built column-wise.
+
+        A new record has no current value to compare, so every non-null desired field is written:
+        no per-record diff is needed. ``defaults`` fill required fields the warehouse left empty,
+        ``extra`` adds computed columns (our sync key, the Account link). In ``plan`` mode the
+        planned creates go to the log as one frame and nothing is yielded; in ``sync`` mode the
+        records are yielded in chunks of :data:`CREATE_CHUNK` for the caller to write.
+        """
+        if rows.is_empty():
+            return
+        schema = self.schema(od)
+        exprs: list[pl.Expr] = []
+        for f in modes:
+            e = pl.col(f)
+            if rows.schema[f] == pl.Utf8:
+                e = pl.when(e.str.strip_chars() == "").then(None).otherwise(e)
+            if defaults and f in defaults and f in schema.fields:
+                e = pl.coalesce(e, _expr(defaults[f]))
+            exprs.append(e.alias(f))
+        present = set(modes)
+        for f, value in (defaults or {}).items():
+            if f not in present and f in schema.fields:
+                exprs.append(_expr(value).alias(f))
+                present.add(f)
+        for f, e in (extra or {}).items():
+            exprs.append(e.alias(f))
+            present.add(f)
+        company = pl.col(COMPANY_ID) if link and COMPANY_ID in rows.columns else pl.lit(None, dtype=pl.Utf8)
+        payloads = rows.select(pl.col(KEY), pl.col("__hash"), pl.col(NOTES), company.alias(COMPANY_ID), *exprs)
+        fields = sorted(present)
+        if self.mode == "plan":
+            names = [pl.when(pl.col(f).is_not_null()).then(pl.lit(f)) for f in fields]
+            if link:
+                names.append(pl.when(pl.col(COMPANY_ID).is_not_null()).then(pl.lit("(company link)")))
+            self.log.add_frame(payloads.select(
+                pl.lit(od.api_name).alias("object"), pl.col(KEY).alias("key"), pl.lit(None).alias("crm_id"),
+                pl.lit("create").alias("action"), pl.lit("planned").alias("status"), pl.lit(None).alias("reason"),
+                pl.concat_str(names, separator=",", ignore_nulls=True).alias("changed_fields"),
+                pl.lit(None).alias("message"),
+            ))
+            for row in payloads.head(max(0, self.sample_size - len(self.samples))).iter_rows(named=True):
+                self.samples.append({"object": od.api_name, "key": row[KEY], "action": "create", "changes": {
+                    f: {"old": None, "new": _jsonable(row[f])} for f in fields if row[f] is not None}})
+            return
+        for chunk in payloads.iter_slices(CREATE_CHUNK):
+            pending = []
+            for row in chunk.iter_rows(named=True):
+                payload = {f: _py(row[f]) for f in fields if row[f] is not None}
+                pending.append(_Pending(od, row[KEY], "create", payload, {}, fingerprint=row["__hash"],
+                                        company_id=row[COMPANY_ID], notes=tuple(row[NOTES] or ())))
+            yield pending
 
     def plan_only(self, pending: list[_Pending]) -> None:
         for p in pending:
             self.record(Outcome(p.od.api_name, p.key, p.action, "planned", crm_id=p.crm_id, changes=p.changes))
 
-    def classify(self, od: ObjectDef, desired_row: dict[str, Any], current: dict[str, Any] | None,
-                 modes: dict[str, str], fp: str, *, create_defaults: dict[str, Any] | None = None,
-                 allow_create: bool | None = None, extra_fields: dict[str, tuple[Any, str]] | None = None,
+    def classify(self, od: ObjectDef, desired_row: dict[str, Any], current: dict[str, Any], modes: dict[str, str],
+                 fp: str, *, extra_fields: dict[str, tuple[Any, str]] | None = None,
                  link_to: str | None = None) -> _Pending | None:
-        """Decide one record's action; records skipped/unchanged outcomes itself, returns writes.
+        """Diff one record the CRM already holds; records unchanged/skipped outcomes itself, returns an update.
 
         ``link_to`` is a company id this record must be linked to by a separate call (HubSpot
         association): it counts as a change even when no field differs.
         """
         key = desired_row[KEY]
-        s = self.settings.object(od.name)
         modes = dict(modes)
         row = dict(desired_row)
         for name, (value, mode) in (extra_fields or {}).items():
             row[name] = value
             modes[name] = mode
-        schema = self.schema(od)
-        changes = changed_fields(row, current, modes, schema)
+        changes = changed_fields(row, current, modes, self.schema(od))
         payload = {f: _py(new) for f, (_, new) in changes.items()}
         if link_to is not None:
             changes["(company link)"] = (None, link_to)
-        if current is None:
-            if not (s.create if allow_create is None else allow_create):
-                self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="create_disabled"))
-                return None
-            for f, default in (create_defaults or {}).items():
-                if payload.get(f) in (None, "") and f in schema.fields:
-                    payload[f] = default
-                    changes[f] = (None, default)
-            return _Pending(od, key, "create", payload, changes, fingerprint=fp, company_id=link_to,
-                            notes=tuple(desired_row.get(NOTES) or ()))
         crm_id = current["Id"] if "Id" in current else current.get("id")
         if not changes:
             self.record(Outcome(od.api_name, key, "unchanged", "unchanged", crm_id=crm_id))
             self.remember(od, key, od.api_name, crm_id, fp)
             return None
-        if not s.update:
+        if not self.settings.object(od.name).update:
             self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="update_disabled", crm_id=crm_id,
                                 changes=changes))
             return None
@@ -345,6 +396,18 @@ def _with_company_id(frame: pl.DataFrame, company_ids: dict[str, str]) -> pl.Dat
     """Add ``__company_id``: the CRM id of the company each person links to (null if none yet)."""
     domain = pl.col("company_domain").cast(pl.Utf8).str.strip_chars().str.to_lowercase()
     return frame.with_columns(domain.replace_strict(company_ids, default=None, return_dtype=pl.Utf8).alias(COMPANY_ID))
+
+
+def _expr(value: Any) -> pl.Expr:
+    return value if isinstance(value, pl.Expr) else pl.lit(value)
+
+
+def _names(p: _Pending) -> dict[str, tuple[Any, Any]]:
+    """Field names of a create, for the log's changed_fields (values are not kept per record)."""
+    names: dict[str, tuple[Any, Any]] = dict.fromkeys(p.payload, (None, None))
+    if p.company_id:
+        names["(company link)"] = (None, None)
+    return names
 
 
 def _jsonable(v: Any) -> Any:
@@ -441,41 +504,53 @@ class _SalesforcePass(_Pass):
         contacts = self.find_people(contact_od, keys, contact.fields, None)
         rest = [k for k in keys if k not in contacts]
         leads = self.find_people(lead_od, rest, lead.fields, "IsConverted = false") if rest else {}
-        lead_rows = {r[KEY]: r for r in _rows(lead.frame.filter(pl.col(KEY).is_in(keys)))}
-        contact_rows = {r[KEY]: r for r in _rows(contact.frame.filter(pl.col(KEY).is_in(keys)))}
+        matched = [*contacts, *leads]
+        lead_rows = {r[KEY]: r for r in _rows(lead.frame.filter(pl.col(KEY).is_in(list(leads))))}
+        contact_rows = {r[KEY]: r for r in _rows(contact.frame.filter(pl.col(KEY).is_in(list(contacts))))}
         pending: dict[str, list[_Pending]] = {"Lead": [], "Contact": []}
-        for row in _rows(in_play):
-            key, fp_ = row[KEY], row["__hash"]
-            acct = row[COMPANY_ID]
+        for row in _rows(in_play.filter(pl.col(KEY).is_in(matched))):
+            key = row[KEY]
             if key in contacts:
                 od, cur, desired, drow = contact_od, contacts[key], contact, contact_rows[key]
-            elif key in leads:
-                od, cur, desired, drow = lead_od, leads[key], lead, lead_rows[key]
-            elif ls.create:
-                od, cur, desired, drow = lead_od, None, lead, lead_rows[key]
-            elif cs.create:  # Lead creation off, Contact creation on: a Contact under its Account
-                od, cur, desired, drow = contact_od, None, contact, contact_rows[key]
             else:
-                self.record(Outcome("Lead", key, "skipped", "skipped", reason="create_disabled"))
-                continue
+                od, cur, desired, drow = lead_od, leads[key], lead, lead_rows[key]
             if missing[od.api_name]:
                 self.record(Outcome(od.api_name, key, "failed", "failed", reason="missing_required_field",
-                                    crm_id=cur["Id"] if cur else None,
-                                    message=self.missing_message(od, missing[od.api_name])))
+                                    crm_id=cur["Id"], message=self.missing_message(od, missing[od.api_name])))
                 continue
             extra = self.sync_key_extra(od, key)
-            if od is contact_od and acct and "AccountId" in self.schema(od).fields:
-                extra["AccountId"] = (acct, "if_empty")
-            defaults = {"LastName": NOT_PROVIDED, **({"Company": NOT_PROVIDED} if od is lead_od else {})}
-            p = self.classify(od, drow, cur, desired.modes, fp_, create_defaults=defaults, extra_fields=extra,
-                              allow_create=True)
+            if od is contact_od and row[COMPANY_ID] and "AccountId" in self.schema(od).fields:
+                extra["AccountId"] = (row[COMPANY_ID], "if_empty")
+            p = self.classify(od, drow, cur, desired.modes, row["__hash"], extra_fields=extra)
             if p:
                 pending[od.api_name].append(p)
+
+        # People the CRM does not know: a Lead; with Lead creation off and Contact creation on, a
+        # Contact under its Account; else skipped.
+        new_keys = in_play.filter(~pl.col(KEY).is_in(matched))[KEY]
+        chunks: dict[str, Iterable[list[_Pending]]] = {"Lead": (), "Contact": ()}
+        target = lead_od if ls.create else contact_od if cs.create else None
+        if target is None:
+            self.skip_all(lead_od, new_keys, "create_disabled")
+        elif missing[target.api_name]:
+            self.fail_all(target, new_keys, "missing_required_field",
+                          self.missing_message(target, missing[target.api_name]))
+        elif target is lead_od:
+            chunks["Lead"] = self.new_records(lead_od, lead.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
+                                              lead.modes, defaults={"LastName": NOT_PROVIDED, "Company": NOT_PROVIDED})
+        else:
+            link = {"AccountId": pl.col(COMPANY_ID)} if "AccountId" in self.schema(contact_od).fields else {}
+            chunks["Contact"] = self.new_records(contact_od,
+                                                 contact.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
+                                                 contact.modes, defaults={"LastName": NOT_PROVIDED}, extra=link)
         for obj in ("Lead", "Contact"):
             if self.mode == "plan":
                 self.plan_only(pending[obj])
+                for _ in chunks[obj]:
+                    pass
             else:
-                self.settle(self.write(pending[obj], obj))
+                for batch in (pending[obj], *chunks[obj]):
+                    self.settle(self.write(batch, obj))
 
     def find_people(self, od: ObjectDef, emails: list[str], fields: list[str], where: str | None
                     ) -> dict[str, dict[str, Any]]:
@@ -563,20 +638,32 @@ class _HubSpotPass(_Pass):
         if to_check:
             linked = self.conn.associations("contacts", "companies", to_check)
         pending: list[_Pending] = []
-        for row in _rows(in_play):
-            cur = found.get(row[KEY])
-            needs_link = row[COMPANY_ID] and (cur is None or not linked.get(cur["id"]))
+        for row in _rows(in_play.filter(pl.col(KEY).is_in(list(found)))):
+            cur = found[row[KEY]]
+            needs_link = row[COMPANY_ID] and not linked.get(cur["id"])
             p = self.classify(od, row, cur, desired.modes, row["__hash"],
                               link_to=row[COMPANY_ID] if needs_link else None)
             if p:
                 pending.append(p)
+        new = in_play.filter(~pl.col(KEY).is_in(list(found)))
+        chunks: Iterable[list[_Pending]] = ()
+        if not s.create:
+            self.skip_all(od, new[KEY], "create_disabled")
+        else:
+            chunks = self.new_records(od, new, desired.modes, link=True)
         if self.mode == "plan":
             self.plan_only(pending)
+            for _ in chunks:
+                pass
             return
+        for batch in (pending, *chunks):
+            self.write_contacts(batch)
+
+    def write_contacts(self, pending: list[_Pending]) -> None:
+        """Write contacts, then link each to its company; a failed link fails the record (retried next run)."""
         field_writes = [p for p in pending if p.payload]
         results = self.write(field_writes, "contacts")
         results += [(p, RecordResult(p.key, True, crm_id=p.crm_id)) for p in pending if not p.payload]
-        # Link people to their company; a failed link fails the record so it is retried next run.
         pairs = [(p.key, r.crm_id or p.crm_id, p.company_id) for p, r in results
                  if r.ok and p.company_id and (r.crm_id or p.crm_id)]
         link_results: dict[str, RecordResult] = {}

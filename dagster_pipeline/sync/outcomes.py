@@ -28,9 +28,10 @@ import polars as pl
 from dagster_pipeline.sync.state import LOG_SCHEMA
 
 ACTIONS = ("create", "update", "unchanged", "skipped", "failed")
+_COLS = ["object", "key", "crm_id", "action", "status", "reason", "changed_fields", "message"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     object: str
     key: str
@@ -72,6 +73,12 @@ class OutcomeLog:
                 }
             )
         )
+
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        """Outcomes already shaped as log columns (object, key, crm_id, action, status, reason,
+        changed_fields, message), e.g. every planned create of a run, built column-wise."""
+        if not frame.is_empty():
+            self.frames.append(frame.select(_COLS).cast({c: pl.Utf8 for c in _COLS}))
 
     def frame(self) -> pl.DataFrame:
         cols = ["object", "key", "crm_id", "action", "status", "reason", "changed_fields", "message"]
