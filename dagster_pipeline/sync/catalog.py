@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import polars as pl
+
 from connectors.crm import FieldKind, FieldSpec
 
 Entity = Literal["person", "company"]
@@ -199,20 +201,29 @@ HUBSPOT_OBJECTS: dict[str, ObjectDef] = {
 
 OBJECTS: dict[str, dict[str, ObjectDef]] = {"salesforce": SALESFORCE_OBJECTS, "hubspot": HUBSPOT_OBJECTS}
 
-#: Columns every sync model of an entity carries (the dbt contract).
-PERSON_COLUMNS = (
-    "email", "first_name", "last_name", "title", "seniority", "department", "linkedin_url", "phone",
-    "company_domain", "company_name", "company_industry", "company_employee_count", "company_country",
-    "identification_source", "first_seen_at", "last_seen_at", "session_count", "page_view_count", "top_pages",
-    "last_referrer", "last_utm_source", "chat_count", "demo_requested", "chat_use_case", "intent_signal",
-    "intent_topic", "intent_signal_at", "orchestration_ids", "activity_date",
-)
-COMPANY_COLUMNS = (
-    "domain", "name", "website", "industry", "employee_count", "annual_revenue", "country", "linkedin_url",
-    "first_seen_at", "last_seen_at", "session_count", "page_view_count", "top_pages", "last_referrer",
-    "last_utm_source", "visitor_count", "chat_count", "demo_requested", "intent_signal", "intent_topic",
-    "intent_signal_at", "orchestration_ids", "activity_date",
-)
+#: Columns and types of every sync model of an entity, as ``Warehouse.read_model`` returns them
+#: (the dbt contract; the warehouse tests check the built models against these).
+_S, _I, _B, _TS, _D = pl.String(), pl.Int64(), pl.Boolean(), pl.Datetime("us"), pl.Date()
+PERSON_SCHEMA = pl.Schema({
+    "email": _S, "first_name": _S, "last_name": _S, "title": _S,
+    "seniority": _S, "department": _S, "linkedin_url": _S, "phone": _S,
+    "company_domain": _S, "company_name": _S, "company_industry": _S,
+    "company_employee_count": _I, "company_country": _S, "identification_source": _S,
+    "first_seen_at": _TS, "last_seen_at": _TS, "session_count": _I,
+    "page_view_count": _I, "top_pages": _S, "last_referrer": _S, "last_utm_source": _S,
+    "chat_count": _I, "demo_requested": _B, "chat_use_case": _S, "intent_signal": _S,
+    "intent_topic": _S, "intent_signal_at": _TS, "orchestration_ids": _S,
+    "activity_date": _D,
+})
+COMPANY_SCHEMA = pl.Schema({
+    "domain": _S, "name": _S, "website": _S, "industry": _S,
+    "employee_count": _I, "annual_revenue": _I, "country": _S, "linkedin_url": _S,
+    "first_seen_at": _TS, "last_seen_at": _TS, "session_count": _I,
+    "page_view_count": _I, "top_pages": _S, "last_referrer": _S, "last_utm_source": _S,
+    "visitor_count": _I, "chat_count": _I, "demo_requested": _B, "intent_signal": _S,
+    "intent_topic": _S, "intent_signal_at": _TS, "orchestration_ids": _S,
+    "activity_date": _D,
+})
 
 
 def sync_model(workflow: str, entity: Entity) -> str:

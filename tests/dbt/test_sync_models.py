@@ -13,31 +13,14 @@ from datetime import date
 import polars as pl
 import pytest
 
+from dagster_pipeline.sync.catalog import COMPANY_SCHEMA, PERSON_SCHEMA
 from tests.dbt.conftest import ENTITIES, WORKFLOWS, Build
 from tests.dbt.oracle import Seeds
 
 pytestmark = pytest.mark.slow
 
-PERSON_COLUMNS = {
-    "email": pl.String, "first_name": pl.String, "last_name": pl.String, "title": pl.String,
-    "seniority": pl.String, "department": pl.String, "linkedin_url": pl.String, "phone": pl.String,
-    "company_domain": pl.String, "company_name": pl.String, "company_industry": pl.String,
-    "company_employee_count": pl.Int64, "company_country": pl.String, "identification_source": pl.String,
-    "first_seen_at": pl.Datetime("us"), "last_seen_at": pl.Datetime("us"), "session_count": pl.Int64,
-    "page_view_count": pl.Int64, "top_pages": pl.String, "last_referrer": pl.String, "last_utm_source": pl.String,
-    "chat_count": pl.Int64, "demo_requested": pl.Boolean, "chat_use_case": pl.String, "intent_signal": pl.String,
-    "intent_topic": pl.String, "intent_signal_at": pl.Datetime("us"), "orchestration_ids": pl.String,
-    "activity_date": pl.Date,
-}
-COMPANY_COLUMNS = {
-    "domain": pl.String, "name": pl.String, "website": pl.String, "industry": pl.String,
-    "employee_count": pl.Int64, "annual_revenue": pl.Int64, "country": pl.String, "linkedin_url": pl.String,
-    "first_seen_at": pl.Datetime("us"), "last_seen_at": pl.Datetime("us"), "session_count": pl.Int64,
-    "page_view_count": pl.Int64, "top_pages": pl.String, "last_referrer": pl.String, "last_utm_source": pl.String,
-    "visitor_count": pl.Int64, "chat_count": pl.Int64, "demo_requested": pl.Boolean, "intent_signal": pl.String,
-    "intent_topic": pl.String, "intent_signal_at": pl.Datetime("us"), "orchestration_ids": pl.String,
-    "activity_date": pl.Date,
-}
+PERSON_COLUMNS = dict(PERSON_SCHEMA)  # the contract the engine reads: dagster_pipeline/sync/catalog.py
+COMPANY_COLUMNS = dict(COMPANY_SCHEMA)
 APOSTROPHE = "o'hara@acme.io"
 
 

@@ -7,26 +7,10 @@ from typing import Any
 
 import polars as pl
 
-PERSON_TYPES: dict[str, pl.DataType] = {
-    "email": pl.Utf8(), "first_name": pl.Utf8(), "last_name": pl.Utf8(), "title": pl.Utf8(),
-    "seniority": pl.Utf8(), "department": pl.Utf8(), "linkedin_url": pl.Utf8(), "phone": pl.Utf8(),
-    "company_domain": pl.Utf8(), "company_name": pl.Utf8(), "company_industry": pl.Utf8(),
-    "company_employee_count": pl.Int32(), "company_country": pl.Utf8(), "identification_source": pl.Utf8(),
-    "first_seen_at": pl.Datetime("us"), "last_seen_at": pl.Datetime("us"), "session_count": pl.Int32(),
-    "page_view_count": pl.Int32(), "top_pages": pl.Utf8(), "last_referrer": pl.Utf8(), "last_utm_source": pl.Utf8(),
-    "chat_count": pl.Int32(), "demo_requested": pl.Boolean(), "chat_use_case": pl.Utf8(), "intent_signal": pl.Utf8(),
-    "intent_topic": pl.Utf8(), "intent_signal_at": pl.Datetime("us"), "orchestration_ids": pl.Utf8(),
-    "activity_date": pl.Date(),
-}
-COMPANY_TYPES: dict[str, pl.DataType] = {
-    "domain": pl.Utf8(), "name": pl.Utf8(), "website": pl.Utf8(), "industry": pl.Utf8(),
-    "employee_count": pl.Int32(), "annual_revenue": pl.Int64(), "country": pl.Utf8(), "linkedin_url": pl.Utf8(),
-    "first_seen_at": pl.Datetime("us"), "last_seen_at": pl.Datetime("us"), "session_count": pl.Int32(),
-    "page_view_count": pl.Int32(), "top_pages": pl.Utf8(), "last_referrer": pl.Utf8(), "last_utm_source": pl.Utf8(),
-    "visitor_count": pl.Int32(), "chat_count": pl.Int32(), "demo_requested": pl.Boolean(), "intent_signal": pl.Utf8(),
-    "intent_topic": pl.Utf8(), "intent_signal_at": pl.Datetime("us"), "orchestration_ids": pl.Utf8(),
-    "activity_date": pl.Date(),
-}
+from dagster_pipeline.sync.catalog import COMPANY_SCHEMA, PERSON_SCHEMA
+
+PERSON_TYPES = PERSON_SCHEMA
+COMPANY_TYPES = COMPANY_SCHEMA
 
 SEEN = dt.datetime(2026, 11, 20, 9, 30)
 
