@@ -4,10 +4,10 @@
     persons, companies = build(100_000, seed=7)
 
 ``build(n)`` returns ``n`` persons over ``n // 20`` companies with exactly the columns and
-types of the dbt contract (``PERSON_COLUMNS`` / ``COMPANY_COLUMNS`` in
-``dagster_pipeline/sync/catalog.py``; the same types as ``tests/sync/frames.py``). Values look
-like the sample warehouse: names (some with an apostrophe or an accent), seniority-based
-titles, engagement counts, referrers, UTM sources, chats, intent signals. Every email is valid
+types of the dbt contract (``PERSON_SCHEMA`` / ``COMPANY_SCHEMA`` in
+``dagster_pipeline/sync/catalog.py``). Values look like the sample warehouse: names (some
+with an apostrophe or an accent), seniority-based titles, engagement counts, referrers, UTM
+sources, chats, intent signals. Every email is valid
 and unique (the row number is part of it), so each person is one CRM record; about 3% carry an
 apostrophe (``sean.o'brien.41@…``) to exercise SOQL escaping at volume.
 
@@ -25,26 +25,11 @@ from random import Random
 
 import polars as pl
 
-PERSON_TYPES: dict[str, pl.DataType] = {
-    "email": pl.Utf8(), "first_name": pl.Utf8(), "last_name": pl.Utf8(), "title": pl.Utf8(),
-    "seniority": pl.Utf8(), "department": pl.Utf8(), "linkedin_url": pl.Utf8(), "phone": pl.Utf8(),
-    "company_domain": pl.Utf8(), "company_name": pl.Utf8(), "company_industry": pl.Utf8(),
-    "company_employee_count": pl.Int32(), "company_country": pl.Utf8(), "identification_source": pl.Utf8(),
-    "first_seen_at": pl.Datetime("us"), "last_seen_at": pl.Datetime("us"), "session_count": pl.Int32(),
-    "page_view_count": pl.Int32(), "top_pages": pl.Utf8(), "last_referrer": pl.Utf8(), "last_utm_source": pl.Utf8(),
-    "chat_count": pl.Int32(), "demo_requested": pl.Boolean(), "chat_use_case": pl.Utf8(), "intent_signal": pl.Utf8(),
-    "intent_topic": pl.Utf8(), "intent_signal_at": pl.Datetime("us"), "orchestration_ids": pl.Utf8(),
-    "activity_date": pl.Date(),
-}
-COMPANY_TYPES: dict[str, pl.DataType] = {
-    "domain": pl.Utf8(), "name": pl.Utf8(), "website": pl.Utf8(), "industry": pl.Utf8(),
-    "employee_count": pl.Int32(), "annual_revenue": pl.Int64(), "country": pl.Utf8(), "linkedin_url": pl.Utf8(),
-    "first_seen_at": pl.Datetime("us"), "last_seen_at": pl.Datetime("us"), "session_count": pl.Int32(),
-    "page_view_count": pl.Int32(), "top_pages": pl.Utf8(), "last_referrer": pl.Utf8(), "last_utm_source": pl.Utf8(),
-    "visitor_count": pl.Int32(), "chat_count": pl.Int32(), "demo_requested": pl.Boolean(), "intent_signal": pl.Utf8(),
-    "intent_topic": pl.Utf8(), "intent_signal_at": pl.Datetime("us"), "orchestration_ids": pl.Utf8(),
-    "activity_date": pl.Date(),
-}
+from dagster_pipeline.sync.catalog import COMPANY_SCHEMA, PERSON_SCHEMA
+
+# The dbt contract, as ``Warehouse.read_model`` returns it: the engine's own definition.
+PERSON_TYPES: pl.Schema = PERSON_SCHEMA
+COMPANY_TYPES: pl.Schema = COMPANY_SCHEMA
 
 PERSONS_PER_COMPANY = 20
 END = dt.datetime(2026, 11, 20, 18, 0)  # the sample warehouse's calendar ends here
