@@ -136,7 +136,9 @@ class Warehouse:
         """Append the frame's rows to ``schema.table``, creating the schema and table if missing.
 
         Columns are matched by name, so the frame may list them in any order; the whole frame is
-        written in one transaction or not at all.
+        written in one transaction or not at all. A column the frame has and the table lacks is
+        added first (nullable), so a table written by an older release gains the new column and
+        keeps its history instead of failing the run.
         """
         model = f"{schema}.{table}"
         if df.width == 0:
@@ -221,6 +223,13 @@ class Warehouse:
                 raw.execute("begin transaction")
                 raw.execute(f"create schema if not exists {self._quote(schema, model)}")
                 raw.execute(f"create table if not exists {target} as select * from {_APPEND_VIEW} limit 0")
+                have = {r[0] for r in raw.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                    [schema, table]).fetchall()}
+                for name in df.columns:
+                    if name not in have:
+                        sql_type = _sqlalchemy_type(df.schema[name], name, model).compile(dialect=self._engine.dialect)
+                        raw.execute(f"alter table {target} add column {self._quote(name, model)} {sql_type}")
                 raw.execute(f"insert into {target} by name select * from {_APPEND_VIEW}")
                 raw.execute("commit")
             except BaseException:
@@ -237,6 +246,12 @@ class Warehouse:
             if not sa.inspect(conn).has_schema(schema):
                 conn.execute(sa.schema.CreateSchema(schema))
             target.create(conn, checkfirst=True)
+            have = {c["name"].lower() for c in sa.inspect(conn).get_columns(table, schema=schema)}
+            for column in columns:
+                if column.name.lower() not in have:
+                    sql_type = column.type.compile(dialect=self._engine.dialect)
+                    conn.execute(sa.text(f"alter table {self._qualified(schema, table, model)} "
+                                         f"add column {self._quote(column.name, model)} {sql_type}"))
             for chunk in df.iter_slices(_INSERT_CHUNK):
                 conn.execute(target.insert(), chunk.to_dicts())
 

@@ -92,9 +92,18 @@ def test_append_creates_the_table_then_appends_by_name(duck: Warehouse) -> None:
 def test_a_failed_append_writes_nothing(duck: Warehouse) -> None:
     duck.append("sync_log", LOG, schema="writeback")
     with pytest.raises(WarehouseError, match="cannot append") as failed:
-        duck.append("sync_log", LOG.with_columns(unknown=pl.lit(1)), schema="writeback")
+        duck.append("sync_log", LOG.with_columns(attempt=pl.lit("second")), schema="writeback")
     assert failed.value.model == "writeback.sync_log"
     assert duck.row_count("sync_log", schema="writeback") == LOG.height
+
+
+def test_an_append_with_a_new_column_adds_it_and_keeps_the_old_rows(duck: Warehouse) -> None:
+    # A sync log written by an older release gains the column a newer one writes.
+    duck.append("sync_log", LOG, schema="writeback")
+    duck.append("sync_log", LOG.head(1).with_columns(org=pl.lit("00D000000000001")), schema="writeback")
+    stored = duck.read_model("sync_log", schema="writeback")
+    assert stored.height == LOG.height + 1
+    assert stored["org"].to_list() == [None, None, "00D000000000001"]
 
 
 def test_duckdb_connections_are_released_between_calls(duck: Warehouse, tmp_path: Path) -> None:
@@ -146,6 +155,8 @@ def exercise_snowflake(warehouse: Warehouse, log: pl.DataFrame = LOG) -> None:
         warehouse.read_model("sync_log", schema="writeback").sort("attempt", "written_at"),
         pl.concat([log, log.head(1)]).sort("attempt", "written_at"),
     )
+    warehouse.append("sync_log", log.head(1).with_columns(org=pl.lit("00D1")), schema="writeback")
+    assert warehouse.read_model("sync_log", schema="writeback")["org"].drop_nulls().to_list() == ["00D1"]
     with pytest.raises(WarehouseError, match="has `dbt build` run") as missing:
         warehouse.read_model("sync_outbound_agent__persons")
     assert missing.value.model == "syncs.sync_outbound_agent__persons"
