@@ -1,0 +1,224 @@
+"""The request core of the HubSpot connector: every call it makes goes through here.
+
+:class:`HubSpotTransport` holds the SDK's API objects and sends one logical call at a time
+(:meth:`HubSpotTransport._request`): a slot from the rolling-window limiter (and the search
+limiter), every HTTP attempt counted in :class:`ApiCalls`, answers parsed as JSON, errors
+classified into :mod:`connectors.errors` with the access token scrubbed, and retries with
+exponential backoff and jitter where HubSpot asks for them (429, 423, 5xx, dropped
+connections), honouring ``Retry-After``. Schema, reads and writes build on it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import hubspot
+import hubspot.crm.associations.v4 as hs_assoc
+import hubspot.crm.companies as hs_companies
+import hubspot.crm.contacts as hs_contacts
+import hubspot.crm.properties as hs_props
+import urllib3
+
+from connectors.crm import ApiCalls, ObjectSchema
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
+from connectors.hubspot.ratelimit import RollingWindowLimiter
+from connectors.hubspot.wire import CRM, OBJECT_TYPES, TEN_SECONDS, _int_header, _retry_after
+
+_API_EXCEPTIONS: tuple[type[Exception], ...] = (
+    hs_contacts.ApiException,
+    hs_companies.ApiException,
+    hs_props.ApiException,
+    hs_assoc.ApiException,
+)
+
+
+@dataclass
+class _Response:
+    status: int
+    body: Any
+    attempts: int = 1
+    error: RetryableError | None = None  # retries ran out: the inputs fail with this
+
+
+class HubSpotTransport:
+    """The SDK's API objects, the limiters, and the one way a call is sent and retried.
+
+    Its parameters are :class:`~connectors.hubspot.api.HubSpotConnector`'s.
+    """
+
+    def __init__(
+        self,
+        client: hubspot.HubSpot,
+        *,
+        calls: ApiCalls | None = None,
+        ten_second_limit: int = 100,
+        max_attempts: int = 6,
+        backoff_base: float = 0.5,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        search_per_second: int = 4,
+        window_seconds: float = TEN_SECONDS,
+        write_trace_ids: bool = True,
+        timeout: float = 60.0,
+        seed: int | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.calls = calls if calls is not None else ApiCalls()
+        self.max_attempts = max_attempts
+        self.write_trace_ids = write_trace_ids
+        self.backoff_base = backoff_base
+        self.max_backoff = max_backoff
+        self._sleep = sleep
+        self._clock = clock
+        self._timeout = (min(10.0, timeout), timeout)  # (connect, read)
+        self._random = random.Random(seed)
+        self.limiter = RollingWindowLimiter(ten_second_limit, window_seconds, clock=clock, sleep=sleep)
+        self.search_limiter = RollingWindowLimiter(search_per_second, 1.0, clock=clock, sleep=sleep)
+        self._secret = str(client.config.get("access_token") or client.config.get("api_key") or "")
+        # Every ``client.crm.…_api`` access builds a new API client with its own connection
+        # pool: build each once so connections are reused.
+        crm = client.crm
+        self._objects: dict[str, tuple[ModuleType, Any, Any]] = {
+            "contacts": (hs_contacts, crm.contacts.batch_api, crm.contacts.search_api),
+            "companies": (hs_companies, crm.companies.batch_api, crm.companies.search_api),
+        }
+        self._properties = crm.properties.core_api
+        self._groups = crm.properties.groups_api
+        self._assoc = crm.associations.v4.batch_api
+        self._schemas: dict[str, ObjectSchema] = {}
+
+    # -- HTTP, limits, retries ------------------------------------------------------------
+    def _kw(self) -> dict[str, Any]:
+        return {"_preload_content": False, "_request_timeout": self._timeout}
+
+    def _request(self, endpoint: str, *, write: bool, call: Callable[[], Any], accept: tuple[int, ...] = (),
+                 search: bool = False) -> _Response:
+        """One logical call: limiter slot, counted attempt, retries where HubSpot asks for them."""
+        last: RetryableError | None = None
+        cause: BaseException | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            slots = [self.limiter.acquire()]
+            if search:
+                slots.append(self.search_limiter.acquire())
+            self.calls.add(endpoint, write=write)
+            status, data, headers = 0, None, {}
+            try:
+                raw = call()
+                status, data, headers = raw.status, raw.data, raw.headers
+                raw.release_conn()
+            except _API_EXCEPTIONS as exc:
+                cause = self._scrub(exc)
+                status = int(getattr(exc, "status", 0) or 0)
+                data, headers = getattr(exc, "body", None), getattr(exc, "headers", None) or {}
+                if status == 0:
+                    reason = self._redact(str(getattr(exc, "reason", "") or ""))[:200]
+                    last = RetryableError(f"{endpoint}: connection failed ({reason})", crm=CRM,
+                                          code="CONNECTION_ERROR")
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                # Includes a connection dropped after the server committed the write: every
+                # call here is idempotent, so sending it again is safe.
+                cause = exc
+                last = RetryableError(f"{endpoint}: connection failed ({type(exc).__name__})", crm=CRM,
+                                      code="CONNECTION_ERROR")
+            finally:
+                self.limiter.release(slots[0])
+                if search:
+                    self.search_limiter.release(slots[1])
+            if status:
+                body = self._parse(data)
+                self._observe(headers)
+                if 200 <= status < 300 or status in accept:
+                    return _Response(status, body, attempts=attempt)
+                err = self._classify(endpoint, status, body, headers)
+                if not isinstance(err, RetryableError):
+                    raise err from cause
+                last = err
+            assert last is not None
+            self._backoff(attempt, last)
+        assert last is not None
+        raise last from cause
+
+    def _backoff(self, attempt: int, err: RetryableError) -> None:
+        if attempt >= self.max_attempts:
+            return
+        if err.retry_after is not None:
+            delay = err.retry_after
+        else:
+            ceiling = min(self.max_backoff, self.backoff_base * (2 ** (attempt - 1)))
+            delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)  # jitter: spread retries out
+            if err.status == 423:
+                delay = max(delay, 2.0)  # HubSpot: back off at least 2 s from a lock
+        self._sleep(delay)
+
+    def _classify(self, endpoint: str, status: int, body: Any, headers: Mapping[str, str]) -> CrmError:
+        """The error an answer means; only :class:`RetryableError` is worth sending again."""
+        top = body if isinstance(body, Mapping) else {}
+        category = str(top.get("category") or top.get("errorType") or "") or None
+        message = self._redact(str(top.get("message") or (body if isinstance(body, str) else "") or ""))[:500]
+        if status == 401:
+            return AuthenticationError(
+                f"HubSpot refused the access token ({message or 'unauthorized'}); "
+                "check HUBSPOT_ACCESS_TOKEN and the private app's scopes",
+                crm=CRM, status=status, code=category,
+            )
+        if status == 429:
+            policy = str(top.get("policyName") or "")
+            if policy.upper() == "DAILY":
+                return ApiLimitExhausted(
+                    "the daily API allocation of this HubSpot account is spent; calls fail until it "
+                    "resets at midnight (the account's time zone) — run again then",
+                    crm=CRM, status=status, code="DAILY",
+                )
+            return RetryableError(f"{endpoint}: rate limited ({policy or 'unknown policy'}): {message}", crm=CRM,
+                                  status=status, code=policy or "RATE_LIMIT", retry_after=_retry_after(headers))
+        if status == 423 or status >= 500:
+            return RetryableError(f"{endpoint}: {message or 'HubSpot is unavailable'}", crm=CRM, status=status,
+                                  code=category or f"HTTP_{status}", retry_after=_retry_after(headers))
+        return CrmError(f"{endpoint}: {message or 'request rejected'}", crm=CRM, status=status, code=category)
+
+    def _scrub(self, exc: Exception) -> Exception:
+        """The SDK's exception prints the response body; scrub the token from it before it is
+        chained as the cause of ours (a server echoing the token must not leak it)."""
+        body = getattr(exc, "body", None)
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        if isinstance(body, str):
+            exc.body = self._redact(body)  # type: ignore[attr-defined]
+        return exc
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
+        self.limiter.observe(_int_header(headers, "X-HubSpot-RateLimit-Max"),
+                             _int_header(headers, "X-HubSpot-RateLimit-Remaining"),
+                             _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"))
+
+    @staticmethod
+    def _parse(data: Any) -> Any:
+        if data is None or data == b"" or data == "":
+            return None
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def _redact(self, text: str) -> str:
+        if self._secret and len(self._secret) >= 4:
+            text = text.replace(self._secret, "[redacted]")
+        return text
+
+    def _object(self, object_type: str) -> tuple[ModuleType, Any, Any]:
+        self._check_type(object_type)
+        return self._objects[object_type]
+
+    @staticmethod
+    def _check_type(object_type: str) -> None:
+        if object_type not in OBJECT_TYPES:
+            raise ValueError(f"unknown HubSpot object type {object_type!r}; expected one of {OBJECT_TYPES}")

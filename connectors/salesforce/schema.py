@@ -1,0 +1,85 @@
+"""Salesforce schema: describe an object's fields, and create our custom fields through the Tooling API.
+
+A describe is made once per object per connector and cached; :meth:`create_fields` creates
+only the fields describe does not list, so running it again costs no call at all.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from connectors.crm import FieldSpec, ObjectSchema
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
+from connectors.salesforce.soql import check_identifier
+from connectors.salesforce.transport import SalesforceTransport
+from connectors.salesforce.wire import custom_field_metadata, field_info
+
+_DUPLICATE_FIELD_CODES = frozenset({"DUPLICATE_DEVELOPER_NAME", "DUPLICATE_VALUE"})
+
+
+class SalesforceSchema(SalesforceTransport):
+    """Describe (REST) and custom-field creation (Tooling API)."""
+
+    # -- schema --------------------------------------------------------------------------
+
+    def describe(self, sobject: str, *, refresh: bool = False) -> ObjectSchema:
+        """Fields of ``sobject``; one ``GET sobjects/{sobject}/describe`` per object per connector."""
+        check_identifier(sobject, "object name")
+        if not refresh and sobject in self._schemas:
+            return self._schemas[sobject]
+        body = self._retrying(partial(self._get_json, f"sobjects/{sobject}/describe"))
+        fields = {str(f["name"]): field_info(f) for f in body.get("fields") or []}
+        schema = ObjectSchema(object_type=str(body.get("name") or sobject), fields=fields)
+        self._schemas[sobject] = schema
+        return schema
+
+    def create_fields(self, sobject: str, specs: list[FieldSpec]) -> list[str]:
+        """Create the custom fields of ``specs`` that describe does not list; return the names created.
+
+        Idempotent: fields already there cost no call at all (the describe is cached). A
+        field Salesforce reports as a duplicate exists already — typically hidden from the
+        integration user by field-level security — and is not reported as created.
+        """
+        check_identifier(sobject, "object name")
+        todo: dict[str, FieldSpec] = {}
+        for spec in specs:
+            check_identifier(spec.name, "field name")
+            if not spec.name.endswith("__c"):
+                raise ValueError(f"{spec.name}: custom field API names end in __c")
+            custom_field_metadata(spec)  # refuse unsupported kinds before creating anything
+            todo.setdefault(spec.name.lower(), spec)
+        existing = {name.lower() for name in self.describe(sobject).fields}
+        missing = [spec for key, spec in todo.items() if key not in existing]
+        if not missing:
+            return []
+        created: list[str] = []
+        try:
+            for spec in missing:
+                body = {
+                    "FullName": f"{sobject}.{spec.name}",
+                    "Metadata": custom_field_metadata(spec),
+                }
+                if self._create_custom_field(body):
+                    created.append(spec.name)
+        finally:
+            self.describe(sobject, refresh=True)
+        return created
+
+    def _create_custom_field(self, body: dict[str, Any]) -> bool:
+        """POST one CustomField; True if this call (or a lost earlier attempt of it) created it."""
+        attempt = 1
+        while True:
+            try:
+                self._request("POST", "tooling/sobjects/CustomField", json_body=body)
+                return True
+            except RetryableError as exc:
+                self._backoff_or_raise(attempt, exc)
+                attempt += 1
+            except (AuthenticationError, ApiLimitExhausted):
+                raise
+            except CrmError as exc:
+                if exc.code in _DUPLICATE_FIELD_CODES:
+                    # After a lost response the first attempt may have created it.
+                    return attempt > 1
+                raise

@@ -1,0 +1,69 @@
+"""Bulk API 2.0 jobs against the Salesforce sandbox: results joined back to keys, locked rows and
+lost responses sent again in a new job.
+
+Integration tests check CRM state through simple-salesforce itself (``sf.query``,
+``sf.Lead.get``), not only the connector's own return values, and observe requests through
+the session's public hook list and the sandbox's server-side call counts — nothing of ours
+is patched. ``sleep`` is the connector's own injectable parameter: a list records the waits.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.salesforce.api import SalesforceConnector
+from tests.connectors.salesforce.helpers import KEY, UPSERT_ENDPOINT, _count, _lead
+
+
+def test_bulk_path_joins_results_back_to_keys(keyed: SalesforceConnector, sf, sleeps: list[float]) -> None:
+    bulk = SalesforceConnector(sf, bulk_threshold=5, sleep=sleeps.append)
+    emails = [f"k{i:02d}@bulk.io" for i in range(12)]
+    records = [_lead(e, Title=("x" * 300 if i == 7 else "Buyer")) for i, e in enumerate(emails)]
+    records[3]["Title"] = None  # "#N/A" in the CSV: blank
+    keys = [e.upper() for e in emails]
+    results = bulk.upsert("Lead", KEY, records, keys)
+    assert [r.key for r in results] == keys
+    assert [r.ok for r in results] == [i != 7 for i in range(12)]
+    assert all(r.created for i, r in enumerate(results) if i != 7)
+    assert results[7].error_code == "STRING_TOO_LONG" and "Title" in results[7].fields
+    rows = sf.query_all("SELECT Id, Email, Title FROM Lead WHERE Email LIKE 'k%@bulk.io'")["records"]
+    by_email = {r["Email"]: r for r in rows}
+    assert len(by_email) == 11
+    for i, e in enumerate(emails):
+        if i != 7:
+            assert by_email[e]["Id"] == results[i].crm_id
+    assert by_email[emails[3]]["Title"] is None and by_email[emails[0]]["Title"] == "Buyer"
+    assert bulk.calls.by_endpoint.get("POST jobs/ingest") == 1
+    assert UPSERT_ENDPOINT not in bulk.calls.by_endpoint
+    # Update through Bulk too, by Id: joined back on the Id column.
+    ids = [r.crm_id for r in results if r.ok]
+    updates = [{"Id": i, "Title": "Champion"} for i in reversed(ids)]
+    out = bulk.update("Lead", updates, [f"u{n}" for n in range(len(updates))])
+    assert all(r.ok and not r.created for r in out)
+    assert [r.crm_id for r in out] == list(reversed(ids))
+    assert _count(sf, "Title = 'Champion'") == 11
+    assert bulk.calls.by_endpoint.get("POST jobs/ingest") == 2
+
+
+def test_locked_rows_in_a_bulk_job_go_again_in_a_new_job(
+    keyed: SalesforceConnector, sf, sandbox_clean, sleeps: list[float]
+) -> None:
+    bulk = SalesforceConnector(sf, bulk_threshold=5, sleep=sleeps.append)
+    sandbox_clean.admin("salesforce", "POST", "faults", {"kind": "lock_row", "path": "jobs/ingest", "count": 1})
+    results = bulk.upsert("Lead", KEY, [_lead(f"bl{i}@acme.io") for i in range(6)], [str(i) for i in range(6)])
+    assert all(r.ok for r in results), results
+    assert bulk.calls.by_endpoint["POST jobs/ingest"] == 2
+    assert _count(sf, "Email LIKE 'bl%@acme.io'") == 6
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/batches"), ("PATCH", r"/jobs/ingest/750\w+$")])
+def test_lost_response_in_a_bulk_job_restarts_the_job_without_duplicates(
+    keyed: SalesforceConnector, sf, sandbox_clean, sleeps: list[float], method: str, path: str
+) -> None:
+    bulk = SalesforceConnector(sf, bulk_threshold=5, sleep=sleeps.append)
+    sandbox_clean.admin("salesforce", "POST", "faults", {
+        "kind": "drop_after_commit", "method": method, "path": path, "count": 1})
+    results = bulk.upsert("Lead", KEY, [_lead(f"bd{i}@acme.io") for i in range(6)], [str(i) for i in range(6)])
+    assert all(r.ok for r in results), results
+    assert bulk.calls.by_endpoint["POST jobs/ingest"] == 2
+    assert _count(sf, "Email LIKE 'bd%@acme.io'") == 6
