@@ -1,0 +1,52 @@
+"""The OAuth 2.0 token endpoint (``POST /services/oauth2/token``): password and client-credentials grants.
+
+The password (or the client secret) is the sandbox token. A successful grant stores a new session
+id, which :mod:`.hooks` accepts as a bearer token until the data file is deleted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from urllib.parse import parse_qs
+
+from connectors.sandbox.base import Request, Response
+from connectors.sandbox.salesforce.state import SalesforceState
+from connectors.sandbox.salesforce_schema import ORG_ID, USER_ID, now_iso
+
+
+class OAuthMixin(SalesforceState):
+    def oauth_token(self, req: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        grant = form.get("grant_type")
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        auth = req.headers.get("authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                client_id, _, client_secret = base64.b64decode(auth[6:].strip()).decode().partition(":")
+            except ValueError:
+                pass
+        if grant == "password":
+            if not form.get("username") or form.get("password") != self.token:
+                return Response(400, {"error": "invalid_grant", "error_description": "authentication failure"})
+        elif grant == "client_credentials":
+            if not client_id or client_secret != self.token:
+                return Response(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
+        else:
+            return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+        access = f"{ORG_ID[:15]}!{secrets.token_urlsafe(48)}"
+        self.db.execute("INSERT INTO sessions (token, created) VALUES (?, ?)", (access, now_iso()))
+        self._sessions.add(access)
+        instance = f"https://{req.headers.get('host', '127.0.0.1')}"
+        issued = str(int(time.time() * 1000))
+        identity = f"{instance}/id/{ORG_ID}/{USER_ID}"
+        signature = base64.b64encode(
+            hmac.new(self.token.encode(), (identity + issued).encode(), hashlib.sha256).digest()
+        ).decode()
+        return Response(200, {
+            "access_token": access, "instance_url": instance, "id": identity, "token_type": "Bearer",
+            "issued_at": issued, "signature": signature, "scope": "api",
+        })
