@@ -13,12 +13,35 @@ from functools import partial
 import hubspot.crm.properties as hs_props
 
 from connectors.crm import FieldSpec, ObjectSchema
+from connectors.errors import CrmError
 from connectors.hubspot.transport import HubSpotTransport
 from connectors.hubspot.wire import field_info, property_create_body
 
 
 class HubSpotSchema(HubSpotTransport):
-    """Properties and property groups (CRM v3 properties API)."""
+    """The account (portal) written to, its properties and property groups (CRM v3 properties API)."""
+
+    _portal_id: str | None = None
+
+    def org_id(self) -> str:
+        """The portal id (Hub ID) of the token's account; one call per connector.
+
+        ``GET /account-info/v3/details`` (HubSpot's account information API, any token). Sync
+        state is kept per portal, so a token for another account means a first sync there.
+        """
+        if self._portal_id is None:
+            api = self._properties.api_client
+            resp = self._request(
+                "GET /account-info/v3/details", write=False,
+                call=lambda: api.call_api("/account-info/v3/details", "GET",
+                                          header_params={"Accept": "application/json"}, auth_settings=["oauth2"],
+                                          _preload_content=False, _request_timeout=self._timeout),
+            )
+            body = resp.body if isinstance(resp.body, Mapping) else {}
+            if not body.get("portalId"):
+                raise CrmError("GET /account-info/v3/details: the answer names no portalId", crm="hubspot")
+            self._portal_id = str(body["portalId"])
+        return self._portal_id
 
     # -- schema ------------------------------------------------------------------------
     def describe(self, object_type: str, *, refresh: bool = False) -> ObjectSchema:

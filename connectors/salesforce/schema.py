@@ -19,7 +19,25 @@ _DUPLICATE_FIELD_CODES = frozenset({"DUPLICATE_DEVELOPER_NAME", "DUPLICATE_VALUE
 
 
 class SalesforceSchema(SalesforceTransport):
-    """Describe (REST) and custom-field creation (Tooling API)."""
+    """The org written to, describe (REST) and custom-field creation (Tooling API)."""
+
+    _org_id: str | None = None
+
+    def org_id(self) -> str:
+        """The 18-character Id of the org the session belongs to; one query per connector.
+
+        ``SELECT Id FROM Organization`` (the Organization sObject has exactly one record, the
+        running org, readable by any API user). Sync state is kept per org, so a sandbox org
+        and production never share it.
+        """
+        if self._org_id is None:
+            page = self._retrying(lambda: self._json(self._request(
+                "GET", "query/", params={"q": "SELECT Id FROM Organization LIMIT 1"})))
+            records = page.get("records") or []
+            if not records or not records[0].get("Id"):
+                raise CrmError("SELECT Id FROM Organization returned no record", crm="salesforce")
+            self._org_id = str(records[0]["Id"])
+        return self._org_id
 
     # -- schema --------------------------------------------------------------------------
 

@@ -49,6 +49,8 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
             "daily_limit": 1_000_000,
             "search_per_second": 5,
             "search_index_delay_seconds": 0.0,
+            "portal_id": 62515,  # the account (Hub ID) served by /account-info/v3/details
+            "time_zone": "US/Eastern",
         }
 
     def create_schema(self) -> None:
@@ -198,9 +200,32 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
             ),
             ("GET", one + r"(?P<to_type>[^/]+)", "crm/v4/objects/{from}/{id}/associations/{to}", self.assoc_get_page),
         ]
+        routes.append(("GET", r"/account-info/v3/details", "account-info/v3/details", self.account_details))
         for method, pattern, name, fn in routes:
             self.route(method, pattern, name)(self._guarded(fn))
         self.admin_route("GET", r"/records/(?P<otype>[^/]+)")(self.admin_records)
+
+    def account_details(self, req: Request) -> Response:
+        """``GET /account-info/v3/details``: which HubSpot account (portal) the token belongs to.
+
+        The shape of HubSpot's documented "Retrieve account details" answer (Account information
+        API; also served at ``/account-info/2026-03/details``): ``portalId`` (the Hub ID),
+        ``accountType``, ``timeZone``, ``companyCurrency``, ``additionalCurrencies``,
+        ``utcOffset``, ``utcOffsetMilliseconds``, ``uiDomain``, ``dataHostingLocation``. The
+        portal id is what sync state is keyed by; set it with ``POST /__sandbox/config
+        {"portal_id": …}`` to play another account.
+        """
+        return Response(200, {
+            "portalId": int(self.config["portal_id"]),
+            "accountType": "STANDARD",
+            "timeZone": self.config["time_zone"],
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": "-05:00",
+            "utcOffsetMilliseconds": -18_000_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        })
 
     @staticmethod
     def _guarded(fn: Any) -> Any:

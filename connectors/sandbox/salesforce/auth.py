@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from connectors.sandbox.base import Request, Response
 from connectors.sandbox.salesforce.state import SalesforceState
-from connectors.sandbox.salesforce_schema import ORG_ID, USER_ID, now_iso
+from connectors.sandbox.salesforce_schema import USER_ID, now_iso
 
 
 class OAuthMixin(SalesforceState):
@@ -37,12 +37,13 @@ class OAuthMixin(SalesforceState):
                 return Response(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
         else:
             return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
-        access = f"{ORG_ID[:15]}!{secrets.token_urlsafe(48)}"
+        org_id = str(self.config["organization_id"])
+        access = f"{org_id[:15]}!{secrets.token_urlsafe(48)}"
         self.db.execute("INSERT INTO sessions (token, created) VALUES (?, ?)", (access, now_iso()))
         self._sessions.add(access)
         instance = f"https://{req.headers.get('host', '127.0.0.1')}"
         issued = str(int(time.time() * 1000))
-        identity = f"{instance}/id/{ORG_ID}/{USER_ID}"
+        identity = f"{instance}/id/{org_id}/{USER_ID}"
         signature = base64.b64encode(
             hmac.new(self.token.encode(), (identity + issued).encode(), hashlib.sha256).digest()
         ).decode()

@@ -34,12 +34,16 @@ class _DataCatalog:
     def object_name(self, name: str) -> str | None:
         if name.lower() == "user":
             return "User"
+        if name.lower() == "organization":
+            return "Organization"
         obj = object_named(name)
         return obj.name if obj else None
 
     def object_fields(self, sobject: str) -> dict[str, FieldDef]:
         if sobject == "User":
             return USER_FIELDS
+        if sobject == "Organization":
+            return ORGANIZATION_FIELDS
         return self.app.fields(sobject)
 
 
@@ -55,7 +59,27 @@ USER_FIELDS = {
 }
 
 
+#: The Organization sObject: exactly one read-only record, the org the session belongs to
+#: (SOAP API Developer Guide, "Organization"; ``SELECT Id, Name, IsSandbox FROM Organization``
+#: is how integrations tell which org, and which kind of org, they are talking to).
+ORGANIZATION_FIELDS = {
+    f.name.lower(): f
+    for f in (
+        FieldDef("Id", "Organization ID", "id", length=18, nillable=False, createable=False, updateable=False),
+        FieldDef("Name", "Name", "string", length=80, createable=False, updateable=False),
+        FieldDef("IsSandbox", "Is Sandbox", "boolean", createable=False, updateable=False),
+        FieldDef("InstanceName", "Instance Name", "string", length=5, createable=False, updateable=False),
+        FieldDef("OrganizationType", "Edition", "string", length=40, createable=False, updateable=False),
+    )
+}
+
+
 class QueryMixin(RecordsMixin):
+    def organization_record(self) -> dict[str, Any]:
+        """The running org: its Id comes from config ``organization_id``, so a test can play another org."""
+        return {"Id": self.config["organization_id"], "Name": "Sandbox Org", "IsSandbox": True,
+                "InstanceName": "CS1", "OrganizationType": "Enterprise Edition"}
+
     def _candidate_rows(self, sobject: str, query: soql.Query, include_deleted: bool) -> list[dict[str, Any]]:
         filters = soql.equality_filters(query)
         for fd, values in filters:
@@ -129,6 +153,8 @@ class QueryMixin(RecordsMixin):
         include_deleted = req.params["kind"] == "queryAll"
         if sobject == "User":
             rows = [dict(USER_RECORD)]
+        elif sobject == "Organization":
+            rows = [self.organization_record()]
         else:
             rows = self._candidate_rows(sobject, query, include_deleted)
         result = soql.run(query, rows, lambda rs: self._attach(rs, soql.relationship_hops(query)))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.sandbox.base import App
-from connectors.sandbox.salesforce_schema import OBJECTS, FieldDef, custom_field_def, make_id
+from connectors.sandbox.salesforce_schema import OBJECTS, ORG_ID, FieldDef, custom_field_def, make_id
 
 
 class SalesforceState(App):
@@ -34,7 +34,7 @@ class SalesforceState(App):
         self._load_state()
 
     def default_config(self) -> dict[str, Any]:
-        return {"daily_api_limit": 100_000, "duplicate_rule_email": False}
+        return {"daily_api_limit": 100_000, "duplicate_rule_email": False, "organization_id": ORG_ID}
 
     def create_schema(self) -> None:
         self.db.executescript(
