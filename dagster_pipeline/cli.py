@@ -61,16 +61,22 @@ def _sync_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
+def _reconcile_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reconcile", "--full-refresh", dest="full_refresh", action="store_true",
+                   help="compare every record with the CRM, not only those the warehouse changed: restore fields "
+                        "edited in the CRM (drift, reported per field) and create again records deleted there")
+
+
 def _add_plan(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="dry run: what would be created/updated/skipped/failed; writes nothing")
     _sync_options(p)
-    p.add_argument("--full-refresh", action="store_true", help="re-read every record from the CRM")
+    _reconcile_option(p)
 
 
 def _add_sync(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help="write the changes to the CRM")
     _sync_options(p)
-    p.add_argument("--full-refresh", action="store_true", help="re-read every record from the CRM")
+    _reconcile_option(p)
 
 
 def _add_setup(sub: argparse._SubParsersAction) -> None:

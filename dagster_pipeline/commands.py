@@ -16,6 +16,7 @@ from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
 from dagster_pipeline.sync.report import as_json, exit_code, print_summary
 from dagster_pipeline.sync.settings import WORKFLOWS, Settings, load_settings
 from dagster_pipeline.sync.setup import run_setup
+from dagster_pipeline.sync.state import SyncStore
 
 err = Console(stderr=True)
 
@@ -78,7 +79,7 @@ def run_setup_command(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         connector = make_connector(settings)
-        report = run_setup(settings, connector, dry_run=args.dry_run)
+        report = run_setup(settings, connector, dry_run=args.dry_run, store=SyncStore(make_warehouse()))
     except ConfigError as exc:
         err.print(f"[bold red]configuration error:[/] {exc}")
         return 2
@@ -103,8 +104,6 @@ def run_setup_command(args: argparse.Namespace) -> int:
 def run_log_command(args: argparse.Namespace) -> int:
     """Summarise the sync log: per run, workflow, object, action and reason, newest runs first."""
     import polars as pl
-
-    from dagster_pipeline.sync.state import SyncStore
 
     try:
         log = SyncStore(make_warehouse()).read_log()

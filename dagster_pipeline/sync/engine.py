@@ -31,16 +31,21 @@ import polars as pl
 from connectors.crm import ObjectSchema, RecordResult
 from connectors.errors import ApiLimitExhausted, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
-from dagster_pipeline.sync.diff import changed_fields
+from dagster_pipeline.sync.diff import canonical, changed_fields
 from dagster_pipeline.sync.outcomes import ObjectSummary, Outcome, OutcomeLog, summarise
 from dagster_pipeline.sync.records import INVALID, KEY, NOTES, build_desired, with_fingerprint
 from dagster_pipeline.sync.settings import Settings
 from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utcnow
 
 Mode = Literal["plan", "sync"]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
 COMPANY_ID = "__company_id"
+#: When two workflows write the same record, whose Warmly data stays: the one with the most
+#: recent signal (last seen, or intent signal); on a tie, the earlier workflow in this list.
+#: A chat is the strongest intent, an orchestration's pick the next, a page view the weakest.
+WORKFLOW_PRECEDENCE: tuple[str, ...] = ("inbound_agent", "outbound_agent", "website_visitor")
 #: Creates are built and written this many at a time, so memory stays flat however many there are.
 CREATE_CHUNK = 200_000  # one Salesforce Bulk 2.0 job (100 MB of CSV) holds ~240k Leads
 
@@ -111,6 +116,7 @@ class _Pending:
     fingerprint: str | None = None
     company_id: str | None = None
     notes: tuple[str, ...] = ()  # what was adjusted to make the record writable (trimmed text, …)
+    reason: str | None = None  # why a write happens that the warehouse did not ask for: drift, deleted_in_crm
 
 
 class _Pass:
@@ -121,6 +127,7 @@ class _Pass:
         self.workflow = workflow
         self.settings = settings
         self.crm = settings.crm
+        self._org: str | None = None
         self.conn = connector
         self.store = store
         self.mode = mode
@@ -132,7 +139,16 @@ class _Pass:
         self.samples: list[dict[str, Any]] = []
         self.sample_size = sample_size
         self.schemas: dict[str, ObjectSchema | None] = {}
+        self.missing: dict[str, list[str]] = {}
+        self.epochs: dict[str, str] = {}
         self.stopped: str | None = None
+
+    @property
+    def org(self) -> str:
+        """The org written to, asked of the CRM once, and only when a record needs it."""
+        if self._org is None:
+            self._org = org_of(self.conn)
+        return self._org
 
     # -- schema gate ----------------------------------------------------------------
     def schema(self, od: ObjectDef) -> ObjectSchema:
@@ -143,12 +159,23 @@ class _Pass:
         return schema
 
     def missing_fields(self, od: ObjectDef) -> list[str]:
-        s = self.settings.object(od.name)
-        if not (s.create or s.update):
-            return []  # nothing will be written; no field is required
-        required = od.required_fields(write_warmly_data=s.write_warmly_data, create=s.create,
-                                      mapped=list(s.field_mapping))
-        return self.schema(od).missing(required)
+        """Required fields missing on the object, checked on every run (even when no record changed)."""
+        if od.api_name not in self.missing:
+            s = self.settings.object(od.name)
+            if not (s.create or s.update):
+                self.missing[od.api_name] = []  # nothing will be written; no field is required
+            else:
+                required = od.required_fields(write_warmly_data=s.write_warmly_data, create=s.create,
+                                              mapped=list(s.field_mapping))
+                self.missing[od.api_name] = self.schema(od).missing(required)
+        return self.missing[od.api_name]
+
+    def epoch(self, od: ObjectDef) -> str:
+        """The object's field epoch (see :mod:`~dagster_pipeline.sync.state`), part of every fingerprint."""
+        if od.api_name not in self.epochs:
+            self.epochs[od.api_name] = self.store.field_epoch(self.crm, self.org, od.api_name,
+                                                              self.missing_fields(od), record=self.mode == "sync")
+        return self.epochs[od.api_name]
 
     @staticmethod
     def missing_message(od: ObjectDef, missing: list[str]) -> str:
@@ -156,8 +183,15 @@ class _Pass:
                 f"{od.api_name}; run `writeback setup` to create them, then sync again.")
 
     def signature(self, *ods: ObjectDef) -> str:
+        """What besides the record's own values decides its payload: settings and field epochs.
+
+        A change in either changes every fingerprint of the object, so each record is compared
+        with the CRM again (and only differences are written).
+        """
         parts = {od.name: self.settings.object(od.name).model_dump(mode="json") for od in ods}
-        return json.dumps({"crm": self.crm, "workflow": self.workflow, "objects": parts}, sort_keys=True)
+        epochs = {od.name: self.epoch(od) for od in ods}
+        return json.dumps({"crm": self.crm, "workflow": self.workflow, "objects": parts, "fields": epochs},
+                          sort_keys=True)
 
     # -- outcomes ---------------------------------------------------------------------
     def record(self, outcome: Outcome) -> None:
@@ -172,14 +206,15 @@ class _Pass:
         if self.mode != "sync" or fp is None or crm_id is None:
             return
         self.state_rows.append({
-            "crm": self.crm, "workflow": self.workflow, "entity": od.entity, "key": key, "crm_object": crm_object,
-            "crm_id": crm_id, "payload_hash": fp, "run_id": self.run_id, "synced_at": utcnow(),
+            "crm": self.crm, "org": self.org, "workflow": self.workflow, "entity": od.entity, "key": key,
+            "crm_object": crm_object, "crm_id": crm_id, "payload_hash": fp, "run_id": self.run_id,
+            "synced_at": utcnow(),
         })
 
     # -- the shared shape of a pass over one entity -----------------------------------
     def split_by_state(self, frame: pl.DataFrame, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(unchanged since the last successful write, in play). ``frame`` has KEY and ``__hash``."""
-        state = self.store.load_state(self.crm, self.workflow, entity).select(
+        state = self.store.load_state(self.crm, self.org, self.workflow, entity).select(
             pl.col("key").alias(KEY), "crm_object", "crm_id", "payload_hash"
         )
         joined = frame.join(state, on=KEY, how="left")
@@ -237,20 +272,22 @@ class _Pass:
         desired = build_desired(od, self.settings.object(od.name), frame, workflow=self.workflow,
                                 schema=self.schema(od))
         unchanged, in_play = self.split_by_state(desired.frame, "company")
+        # Companies already in the CRM can still be linked to, whatever happens to their own write.
         ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
+        missing = self.missing_fields(od)
+        if missing:  # every record of the object fails, unchanged ones too: the user must hear of it
+            self.fail_all(od, pl.concat([unchanged[KEY], in_play[KEY]]), "missing_required_field",
+                          self.missing_message(od, missing))
+            return ids
         self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
         if in_play.is_empty():
-            return ids
-        missing = self.missing_fields(od)
-        if missing:
-            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
             return ids
         current = self.find_companies(od, in_play[KEY].to_list(), desired.fields)
         pending: list[_Pending] = []
         for row in _rows(in_play.filter(pl.col(KEY).is_in(list(current)))):
             cur = current[row[KEY]]
             ids[row[KEY]] = cur.get("Id") or cur["id"]
-            p = self.classify(od, row, cur, desired.modes, row["__hash"],
+            p = self.classify(od, row, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
                               extra_fields=self.sync_key_extra(od, row[KEY]))
             if p:
                 pending.append(p)
@@ -259,7 +296,8 @@ class _Pass:
         if not self.settings.object(od.name).create:
             self.skip_all(od, new[KEY], "create_disabled")
         else:
-            chunks = self.new_records(od, new, desired.modes, defaults={self.company_name_field: pl.col(KEY)})
+            chunks = self.new_records(od, new, desired.modes, defaults={self.company_name_field: pl.col(KEY)},
+                                      deleted=_deleted(new))
         if self.mode == "plan":
             self.plan_only(pending)
             for _ in chunks:  # planned creates are logged column-wise; nothing to write
@@ -288,7 +326,7 @@ class _Pass:
         for p, r in results:
             if r.ok:
                 crm_id = r.crm_id or p.crm_id
-                self.record(Outcome(p.od.api_name, p.key, p.action, "succeeded", crm_id=crm_id,
+                self.record(Outcome(p.od.api_name, p.key, p.action, "succeeded", crm_id=crm_id, reason=p.reason,
                                     changes=p.changes or _names(p), message="; ".join(p.notes) or None))
                 self.remember(p.od, p.key, p.od.api_name, crm_id, p.fingerprint)
             else:
@@ -298,8 +336,11 @@ class _Pass:
 
     def new_records(self, od: ObjectDef, rows: pl.DataFrame, modes: dict[str, str], *,
                     defaults: dict[str, Any] | None = None, extra: dict[str, pl.Expr] | None = None,
-                    link: bool = False) -> Iterator[list[_Pending]]:
+                    link: bool = False, deleted: pl.Series | None = None) -> Iterator[list[_Pending]]:
         """Creates for records the CRM does not hold, built column-wise.
+
+        ``deleted`` names the keys we had synced before and the CRM no longer holds (a rep
+        deleted them): they are created again, logged with reason ``deleted_in_crm``.
 
         A new record has no current value to compare, so every non-null desired field is written:
         no per-record diff is needed. ``defaults`` fill required fields the warehouse left empty,
@@ -327,7 +368,10 @@ class _Pass:
             exprs.append(e.alias(f))
             present.add(f)
         company = pl.col(COMPANY_ID) if link and COMPANY_ID in rows.columns else pl.lit(None, dtype=pl.Utf8)
-        payloads = rows.select(pl.col(KEY), pl.col("__hash"), pl.col(NOTES), company.alias(COMPANY_ID), *exprs)
+        gone = deleted.implode() if deleted is not None else pl.lit([], dtype=pl.List(pl.Utf8))
+        reason = pl.when(pl.col(KEY).is_in(gone)).then(pl.lit("deleted_in_crm")).otherwise(pl.lit(None, pl.Utf8))
+        payloads = rows.select(pl.col(KEY), pl.col("__hash"), pl.col(NOTES), company.alias(COMPANY_ID),
+                               reason.alias("__reason"), *exprs)
         fields = sorted(present)
         if self.mode == "plan":
             names = [pl.when(pl.col(f).is_not_null()).then(pl.lit(f)) for f in fields]
@@ -335,7 +379,7 @@ class _Pass:
                 names.append(pl.when(pl.col(COMPANY_ID).is_not_null()).then(pl.lit("(company link)")))
             self.log.add_frame(payloads.select(
                 pl.lit(od.api_name).alias("object"), pl.col(KEY).alias("key"), pl.lit(None).alias("crm_id"),
-                pl.lit("create").alias("action"), pl.lit("planned").alias("status"), pl.lit(None).alias("reason"),
+                pl.lit("create").alias("action"), pl.lit("planned").alias("status"), pl.col("__reason").alias("reason"),
                 pl.concat_str(names, separator=",", ignore_nulls=True).alias("changed_fields"),
                 pl.lit(None).alias("message"),
             ))
@@ -348,17 +392,24 @@ class _Pass:
             for row in chunk.iter_rows(named=True):
                 payload = {f: _py(row[f]) for f in fields if row[f] is not None}
                 pending.append(_Pending(od, row[KEY], "create", payload, {}, fingerprint=row["__hash"],
-                                        company_id=row[COMPANY_ID], notes=tuple(row[NOTES] or ())))
+                                        company_id=row[COMPANY_ID], notes=tuple(row[NOTES] or ()),
+                                        reason=row["__reason"]))
             yield pending
 
     def plan_only(self, pending: list[_Pending]) -> None:
         for p in pending:
-            self.record(Outcome(p.od.api_name, p.key, p.action, "planned", crm_id=p.crm_id, changes=p.changes))
+            self.record(Outcome(p.od.api_name, p.key, p.action, "planned", crm_id=p.crm_id, changes=p.changes,
+                                reason=p.reason))
 
     def classify(self, od: ObjectDef, desired_row: dict[str, Any], current: dict[str, Any], modes: dict[str, str],
-                 fp: str, *, extra_fields: dict[str, tuple[Any, str]] | None = None,
+                 fp: str, *, state_hash: str | None = None, extra_fields: dict[str, tuple[Any, str]] | None = None,
                  link_to: str | None = None) -> _Pending | None:
         """Diff one record the CRM already holds; records unchanged/skipped outcomes itself, returns an update.
+
+        ``state_hash`` is the fingerprint of our last successful write: when it equals ``fp`` the
+        warehouse has not changed, so any difference found is **drift** (edited in the CRM since),
+        and the update restoring our values is logged with reason ``drift``. Fields a rep owns
+        (``if_empty``: names, links, the key) are never drift: a value there is theirs.
 
         ``link_to`` is a company id this record must be linked to by a separate call (HubSpot
         association): it counts as a change even when no field differs.
@@ -366,6 +417,9 @@ class _Pass:
         key = desired_row[KEY]
         modes = dict(modes)
         row = dict(desired_row)
+        if self.yields_to_owner(od, row, current):
+            for name in od.warmly_fields():
+                modes.pop(name, None)
         for name, (value, mode) in (extra_fields or {}).items():
             row[name] = value
             modes[name] = mode
@@ -383,13 +437,43 @@ class _Pass:
                                 changes=changes))
             return None
         return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to,
-                        notes=tuple(desired_row.get(NOTES) or ()))
+                        notes=tuple(desired_row.get(NOTES) or ()), reason="drift" if state_hash == fp else None)
+
+    def yields_to_owner(self, od: ObjectDef, desired: dict[str, Any], current: dict[str, Any]) -> bool:
+        """Whether another workflow's Warmly data on this record wins over ours (then we leave it).
+
+        Two workflows that hold different values for one record (the Workflow field, an intent
+        topic) would otherwise overwrite each other on every run. The record keeps the Warmly data
+        of the workflow with the most recent signal; on a tie, the one first in
+        :data:`WORKFLOW_PRECEDENCE`. Both sides are read from the same fields (ours from the
+        warehouse, theirs from the CRM), so every workflow reaches the same verdict and repeated
+        runs converge: no further write.
+        """
+        names = {w.suffix: w.api_name(od.crm) for w in od.warmly}
+        owner = current.get(names["Workflow"])
+        if not owner or owner == self.workflow or names["Workflow"] not in self.schema(od).fields:
+            return False
+
+        def freshness(values: dict[str, Any]) -> dt.datetime:
+            stamps = [canonical("datetime", values.get(names[s])) for s in ("Last_Seen", "Intent_Signal_At")]
+            return max((t for t in stamps if isinstance(t, dt.datetime)), default=_EPOCH)
+
+        def rank(workflow: str) -> int:
+            order = WORKFLOW_PRECEDENCE
+            return -order.index(workflow) if workflow in order else -len(order)
+
+        return (freshness(desired), rank(self.workflow)) < (freshness(current), rank(str(owner)))
 
     def fail_all(self, od: ObjectDef, keys: pl.Series, reason: str, message: str) -> None:
         self.log.add_bulk(od.api_name, keys, "failed", "failed", reason=reason, message=message)
 
     def skip_all(self, od: ObjectDef, keys: pl.Series, reason: str) -> None:
         self.log.add_bulk(od.api_name, keys, "skipped", "skipped", reason=reason)
+
+
+def _deleted(in_play_new: pl.DataFrame) -> pl.Series:
+    """Keys of records about to be created that we had written before: the CRM lost them since."""
+    return in_play_new.filter(pl.col("crm_id").is_not_null())[KEY]
 
 
 def _with_company_id(frame: pl.DataFrame, company_ids: dict[str, str]) -> pl.DataFrame:
@@ -494,13 +578,16 @@ class _SalesforcePass(_Pass):
         invalid = base.filter(pl.col(INVALID).is_not_null())
         self.fail_all(lead_od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
         unchanged, in_play = self.split_by_state(base.filter(pl.col(INVALID).is_null()), "person")
-        for obj in ("Lead", "Contact"):
-            part = unchanged.filter(pl.col("crm_object") == obj)
-            self.log.add_bulk(obj, part[KEY], "unchanged", "unchanged", crm_ids=part["crm_id"])
+        missing = {od.api_name: self.missing_fields(od) for od in (lead_od, contact_od)}
+        for od in (lead_od, contact_od):
+            part = unchanged.filter(pl.col("crm_object") == od.api_name)
+            if missing[od.api_name]:
+                self.fail_all(od, part[KEY], "missing_required_field", self.missing_message(od, missing[od.api_name]))
+            else:
+                self.log.add_bulk(od.api_name, part[KEY], "unchanged", "unchanged", crm_ids=part["crm_id"])
         if in_play.is_empty():
             return
         keys = in_play[KEY].to_list()
-        missing = {od.api_name: self.missing_fields(od) for od in (lead_od, contact_od)}
         contacts = self.find_people(contact_od, keys, contact.fields, None)
         rest = [k for k in keys if k not in contacts]
         leads = self.find_people(lead_od, rest, lead.fields, "IsConverted = false") if rest else {}
@@ -521,13 +608,15 @@ class _SalesforcePass(_Pass):
             extra = self.sync_key_extra(od, key)
             if od is contact_od and row[COMPANY_ID] and "AccountId" in self.schema(od).fields:
                 extra["AccountId"] = (row[COMPANY_ID], "if_empty")
-            p = self.classify(od, drow, cur, desired.modes, row["__hash"], extra_fields=extra)
+            p = self.classify(od, drow, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
+                              extra_fields=extra)
             if p:
                 pending[od.api_name].append(p)
 
         # People the CRM does not know: a Lead; with Lead creation off and Contact creation on, a
         # Contact under its Account; else skipped.
-        new_keys = in_play.filter(~pl.col(KEY).is_in(matched))[KEY]
+        new_rows = in_play.filter(~pl.col(KEY).is_in(matched))
+        new_keys = new_rows[KEY]
         chunks: dict[str, Iterable[list[_Pending]]] = {"Lead": (), "Contact": ()}
         target = lead_od if ls.create else contact_od if cs.create else None
         if target is None:
@@ -537,12 +626,14 @@ class _SalesforcePass(_Pass):
                           self.missing_message(target, missing[target.api_name]))
         elif target is lead_od:
             chunks["Lead"] = self.new_records(lead_od, lead.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
-                                              lead.modes, defaults={"LastName": NOT_PROVIDED, "Company": NOT_PROVIDED})
+                                              lead.modes, defaults={"LastName": NOT_PROVIDED, "Company": NOT_PROVIDED},
+                                              deleted=_deleted(new_rows))
         else:
             link = {"AccountId": pl.col(COMPANY_ID)} if "AccountId" in self.schema(contact_od).fields else {}
             chunks["Contact"] = self.new_records(contact_od,
                                                  contact.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
-                                                 contact.modes, defaults={"LastName": NOT_PROVIDED}, extra=link)
+                                                 contact.modes, defaults={"LastName": NOT_PROVIDED}, extra=link,
+                                                 deleted=_deleted(new_rows))
         for obj in ("Lead", "Contact"):
             if self.mode == "plan":
                 self.plan_only(pending[obj])
@@ -622,12 +713,13 @@ class _HubSpotPass(_Pass):
         invalid = d.filter(pl.col(INVALID).is_not_null())
         self.fail_all(od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
         unchanged, in_play = self.split_by_state(d.filter(pl.col(INVALID).is_null()), "person")
-        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
-        if in_play.is_empty():
-            return
         missing = self.missing_fields(od)
         if missing:
-            self.fail_all(od, in_play[KEY], "missing_required_field", self.missing_message(od, missing))
+            self.fail_all(od, pl.concat([unchanged[KEY], in_play[KEY]]), "missing_required_field",
+                          self.missing_message(od, missing))
+            return
+        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
+        if in_play.is_empty():
             return
         schema = self.schema(od)
         props = [f for f in desired.fields if f in schema.fields]
@@ -641,7 +733,7 @@ class _HubSpotPass(_Pass):
         for row in _rows(in_play.filter(pl.col(KEY).is_in(list(found)))):
             cur = found[row[KEY]]
             needs_link = row[COMPANY_ID] and not linked.get(cur["id"])
-            p = self.classify(od, row, cur, desired.modes, row["__hash"],
+            p = self.classify(od, row, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
                               link_to=row[COMPANY_ID] if needs_link else None)
             if p:
                 pending.append(p)
@@ -650,7 +742,7 @@ class _HubSpotPass(_Pass):
         if not s.create:
             self.skip_all(od, new[KEY], "create_disabled")
         else:
-            chunks = self.new_records(od, new, desired.modes, link=True)
+            chunks = self.new_records(od, new, desired.modes, link=True, deleted=_deleted(new))
         if self.mode == "plan":
             self.plan_only(pending)
             for _ in chunks:
@@ -706,9 +798,9 @@ def run_workflow(
     companies = companies if companies is not None else warehouse.read_model(sync_model(workflow, "company"))
     persons = persons if persons is not None else warehouse.read_model(sync_model(workflow, "person"))
     cls = _SalesforcePass if crm == "salesforce" else _HubSpotPass
+    calls_before = _calls(connector)
     p = cls(workflow, settings, connector, store, mode=mode, full_refresh=full_refresh, run_id=run_id,
             progress=progress, sample_size=sample_size)
-    calls_before = _calls(connector)
     if not settings.workflow_enabled(workflow):
         p.skip_all(p.company_object, companies["domain"], "workflow_disabled")
         p.skip_all(p.person_object, persons["email"], "workflow_disabled")
@@ -719,7 +811,7 @@ def run_workflow(
         except ApiLimitExhausted as exc:  # raised by a read: nothing more can be done today
             p.stopped = str(exc)
             _fail_unaccounted(p, companies, persons, str(exc))
-    log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm)
+    log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm, org=p._org)
     if mode == "sync":
         store.append_log(log)
         if p.state_rows:
@@ -727,6 +819,11 @@ def run_workflow(
     calls_after = _calls(connector)
     api = {k: calls_after[k] - calls_before[k] for k in calls_after}
     return WorkflowResult(workflow, crm, mode, run_id, log, summarise(log), api, p.samples, p.stopped)
+
+
+def org_of(connector: Any) -> str:
+    """The identity of the org the connector writes to: state and field epochs are kept per org."""
+    return str(connector.org_id())
 
 
 def _calls(connector: Any) -> dict[str, int]:

@@ -5,8 +5,10 @@ Every record a workflow reads ends in exactly one outcome row (the sync log):
 =========== ========================================================================
 action      meaning
 =========== ========================================================================
-create      a new CRM record (``status`` succeeded / failed / planned)
-update      only the changed fields were sent (``changed_fields``)
+create      a new CRM record (``status`` succeeded / failed / planned); ``reason``
+            ``deleted_in_crm`` when a rep had deleted the record we wrote before
+update      only the changed fields were sent (``changed_fields``); ``reason`` ``drift``
+            when the warehouse did not change and the CRM had been edited since
 unchanged   nothing to write: same fingerprint as the last successful write, or the CRM
             already holds every value
 skipped     not written on purpose; ``reason`` says why (``create_disabled``,
@@ -97,13 +99,15 @@ class OutcomeLog:
         )
         return pl.concat([*self.frames, rows], how="vertical") if self.frames else rows
 
-    def log_frame(self, *, run_id: str, run_at: dt.datetime, mode: str, workflow: str, crm: str) -> pl.DataFrame:
+    def log_frame(self, *, run_id: str, run_at: dt.datetime, mode: str, workflow: str, crm: str,
+                  org: str | None = None) -> pl.DataFrame:
         frame = self.frame().with_columns(
             pl.lit(run_id).alias("run_id"),
             pl.lit(run_at).cast(pl.Datetime("us", "UTC")).alias("run_at"),
             pl.lit(mode).alias("mode"),
             pl.lit(workflow).alias("workflow"),
             pl.lit(crm).alias("crm"),
+            pl.lit(org, dtype=pl.Utf8).alias("org"),
         )
         return frame.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
 
@@ -117,6 +121,8 @@ class ObjectSummary:
     failed: dict[str, int] = field(default_factory=dict)
     planned_create: int = 0
     planned_update: int = 0
+    drift: dict[str, int] = field(default_factory=dict)  # field -> records edited in the CRM, restored
+    deleted_in_crm: int = 0  # records a rep deleted since our last write, created again
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +133,8 @@ class ObjectSummary:
             "failed": dict(sorted(self.failed.items())),
             "planned_create": self.planned_create,
             "planned_update": self.planned_update,
+            "drift": dict(sorted(self.drift.items())),
+            "deleted_in_crm": self.deleted_in_crm,
         }
 
     @property
@@ -162,4 +170,13 @@ def summarise(log: pl.DataFrame) -> dict[str, ObjectSummary]:
             s.created += n
         elif action == "update":
             s.updated += n
+    noticed = log.filter(pl.col("reason").is_in(["drift", "deleted_in_crm"]) & (pl.col("status") != "failed"))
+    for obj, reason, fields in noticed.select("object", "reason", "changed_fields").iter_rows():
+        s = out[obj]
+        if reason == "deleted_in_crm":
+            s.deleted_in_crm += 1
+        else:
+            for f in (fields or "").split(","):
+                if f:
+                    s.drift[f] = s.drift.get(f, 0) + 1
     return dict(sorted(out.items()))

@@ -58,6 +58,15 @@ def print_summary(results: list[WorkflowResult], console: Console | None = None,
     writes = sum(r.api_calls.get("writes", 0) for r in results)
     console.print(f"API calls: {reads} reads, {writes} writes")
     for r in results:
+        for obj, s in r.summary.items():
+            if s.drift or s.deleted_in_crm:
+                what = ", ".join(f"{f} {n}" for f, n in sorted(s.drift.items()))
+                verb = "would restore" if planning else "restored"
+                console.print(f"Drift in {r.workflow} {obj}: {verb} " + (what or "no field")
+                              + (f"; {s.deleted_in_crm} deleted in the CRM, "
+                                 + ("would be created again" if planning else "created again")
+                                 if s.deleted_in_crm else ""))
+    for r in results:
         if r.stopped:
             console.print(f"[bold red]{r.workflow} stopped early:[/] {r.stopped}")
     shown = 0

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dagster_pipeline.sync.catalog import OBJECTS, sync_key_spec
+from dagster_pipeline.sync.engine import org_of
 from dagster_pipeline.sync.settings import Settings
+from dagster_pipeline.sync.state import SyncStore
 
 
 @dataclass
@@ -30,7 +32,14 @@ class SetupReport:
         return not any(self.missing_mapped.values())
 
 
-def run_setup(settings: Settings, connector: Any, *, dry_run: bool = False) -> SetupReport:
+def run_setup(settings: Settings, connector: Any, *, dry_run: bool = False,
+              store: SyncStore | None = None) -> SetupReport:
+    """Create what is missing; with a ``store``, start a new field epoch for each object that got a field.
+
+    The new epoch changes every fingerprint of that object, so the next sync compares each
+    record with the CRM again and fills the (re)created field, instead of leaving it empty
+    until the warehouse row happens to change.
+    """
     report = SetupReport(settings.crm)
     for name, od in OBJECTS[settings.crm].items():
         s = settings.object(name)
@@ -46,6 +55,9 @@ def run_setup(settings: Settings, connector: Any, *, dry_run: bool = False) -> S
             else:
                 created = connector.create_properties(od.api_name, todo)
             report.created[od.api_name] = list(created)
+            if created and store is not None:
+                store.new_field_epoch(settings.crm, org_of(connector), od.api_name,
+                                      f"writeback setup created {', '.join(created)}")
         else:
             report.created[od.api_name] = []
         schema = connector.describe(od.api_name, refresh=True) if todo and not dry_run else schema

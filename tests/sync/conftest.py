@@ -16,6 +16,7 @@ from connectors.warehouse import Warehouse
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
 from dagster_pipeline.sync.settings import parse_settings
 from dagster_pipeline.sync.setup import SetupReport, run_setup
+from dagster_pipeline.sync.state import SyncStore
 
 
 def _no_sleep(_: float) -> None:
@@ -43,7 +44,7 @@ class Runner:
         return parse_settings({"crm": self.crm, **(self.settings_data if data is None else data)})
 
     def setup(self, data: dict[str, Any] | None = None) -> SetupReport:
-        return run_setup(self.settings(data), self.connector())
+        return run_setup(self.settings(data), self.connector(), store=SyncStore(self.warehouse))
 
     def sync(self, persons: pl.DataFrame, companies: pl.DataFrame, *, workflow: str = "website_visitor",
              mode: str = "sync", settings: dict[str, Any] | None = None, **kw: Any) -> WorkflowResult:
