@@ -62,8 +62,12 @@ def build_desired(
     *,
     workflow: str,
     schema: ObjectSchema | None,
+    path: str | None = None,
 ) -> Desired:
     """Select, rename and coerce sync-model columns into the CRM fields of ``od``.
+
+    ``path`` is where ``settings`` sit in the settings file (``objects.salesforce.lead``), so a
+    mapping error names the key the user wrote.
 
     ``schema`` (from describe / properties) trims text to the CRM's length, blanks values a
     restricted picklist would reject (noted per record, the record still goes), and drops
@@ -88,8 +92,8 @@ def build_desired(
         for w in od.warmly:
             add(w.api_name(od.crm), _source_expr(w.column, workflow, cols, w.api_name(od.crm)), "overwrite")
     for name, mapping in settings.field_mapping.items():
-        key = f"objects.{od.name}.field_mapping.{name}.column"
-        add(name, _source_expr(mapping.column, mapping.value, cols, key), mapping.mode)
+        key = f"{path or f'objects.{od.crm}.{od.name}'}.field_mapping.{name}"
+        add(name, _source_expr(mapping.column, mapping.value, cols, f"{key}.column"), mapping.mode)
 
     key_expr = pl.col(od.key_column).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
     company = (

@@ -91,6 +91,8 @@ def test_readable_summary_table(project) -> None:
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [("crm: salesforce\nobjects:\n  lead:\n    creat: true\n", "objects.lead.creat: unknown key"),
+     ("objects:\n  salesforce:\n    lead:\n      creat: true\n", "objects.salesforce.lead.creat: unknown key"),
+     ("objects:\n  salesforce:\n    contact:\n      create: true\n", "set create_when_lead_off: true"),
      ("crm: zoho\n", "crm"),
      ("crm: salesforce\nobjects:\n  lead:\n    field_mapping:\n      X__c: {column: nope}\n",
       "objects.lead.field_mapping.X__c.column")],
@@ -104,6 +106,21 @@ def test_configuration_errors_exit_2_and_write_nothing(project, settings, expect
     assert line.startswith("configuration error: ") and expected in line
     writes = [k for k in project["sandbox"].calls("salesforce")["by_endpoint"] if k.startswith(("POST", "PATCH"))]
     assert writes == []
+
+
+def test_crm_hubspot_with_the_shipped_settings_file_creates_hubspot_contacts(project, hs) -> None:
+    """One file holds both CRMs: `--crm hubspot` runs HubSpot with HubSpot's own object settings."""
+    env = {k: v for k, v in project["env"].items() if not k.startswith("SALESFORCE_")}
+    env.update(project["sandbox"].hubspot_env())
+    env["WRITEBACK_SETTINGS"] = str(ROOT / "writeback.yml")
+    setup = writeback(project, "setup", "--crm", "hubspot", "--json", env=env)
+    assert setup.returncode == 0, setup.stderr
+    proc = writeback(project, "sync", "--crm", "hubspot", "--workflow", "website_visitor", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    contacts = json.loads(proc.stdout)["workflows"]["website_visitor"]["objects"]["contacts"]
+    assert contacts["created"] == 3 and contacts["skipped"] == {}
+    emails = {c.properties["email"] for c in hs.crm.contacts.get_all(properties=["email"])}
+    assert emails == {"ann@acme.io", "o'hara@acme.io", "bob@globex.com"}
 
 
 def test_missing_credentials_exit_2(project) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectInputForCreate
 
-from tests.sync.conftest import Runner, outcome
+from dagster_pipeline.sync.settings import load_settings
+from tests.sync.conftest import SHIPPED_SETTINGS, Runner, outcome
 from tests.sync.frames import companies, company, person, persons
 
 SETTINGS = {"objects": {"contact": {"field_mapping": {"lifecyclestage": {"value": "lead", "mode": "if_empty"}}}}}
@@ -175,3 +176,19 @@ def test_update_switch_off_leaves_existing_contacts_alone(ready, hs) -> None:
     assert outcome(result, "ann@acme.io")["reason"] == "update_disabled"
     assert hs.crm.contacts.basic_api.get_by_id(existing.id, properties=["jobtitle"]).properties["jobtitle"] == "Intern"
     assert result.summary["contacts"].created == 2
+
+
+def test_the_shipped_settings_file_aimed_at_hubspot_creates_contacts(hs_runner, hs) -> None:
+    """`--crm hubspot` with the shipped writeback.yml: HubSpot's own contact settings apply."""
+    shipped = load_settings(SHIPPED_SETTINGS)
+    assert shipped.crm == "salesforce"  # the file names the other CRM; the run is aimed at HubSpot
+    hs_runner.setup(shipped)
+    p, c = world()
+    result = hs_runner.sync(p, c, settings=shipped)
+    assert result.failed == 0 and result.crm == "hubspot"
+    assert result.summary["contacts"].created == 3 and result.summary["companies"].created == 2
+    assert sorted(x.properties["email"] for x in all_contacts(hs)) == ["ann@acme.io", "bob@globex.com",
+                                                                       "carol@acme.io"]
+    ann = contact(hs, "ann@acme.io")
+    assert ann.properties["lifecyclestage"] == "lead"  # the shipped file's HubSpot mapping
+    assert company_of(hs, ann.id)

@@ -75,10 +75,17 @@ def test_invalid_emails_are_flagged_before_any_call(email: str, valid: bool) -> 
     assert (d.frame[INVALID][0] is None) is valid
 
 
-def test_unknown_mapping_column_is_a_config_error_naming_the_key() -> None:
-    s = parse_settings({"objects": {"lead": {"field_mapping": {"X__c": {"column": "favourite_colour"}}}}})
-    with pytest.raises(ConfigError, match=r"objects\.lead\.field_mapping\.X__c\.column"):
-        build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io")), workflow="website_visitor", schema=None)
+@pytest.mark.parametrize(("objects", "key"), [
+    ({"lead": {"field_mapping": {"X__c": {"column": "favourite_colour"}}}}, "objects.lead.field_mapping.X__c.column"),
+    ({"salesforce": {"lead": {"field_mapping": {"X__c": {"column": "favourite_colour"}}}}},
+     "objects.salesforce.lead.field_mapping.X__c.column"),
+])
+def test_unknown_mapping_column_is_a_config_error_naming_the_key_as_written(objects: dict, key: str) -> None:
+    s = parse_settings({"objects": objects})
+    with pytest.raises(ConfigError) as info:
+        build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io")), workflow="website_visitor", schema=None,
+                      path=s.path("lead"))
+    assert str(info.value).startswith(f"{key}: unknown sync-model column 'favourite_colour'")
 
 
 def test_fingerprint_moves_with_data_and_settings_only() -> None:
