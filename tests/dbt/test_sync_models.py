@@ -126,6 +126,21 @@ def test_engagement_facts_match_the_raw_activity(built: Build, seeds: Seeds) -> 
         assert row["top_pages"] == seeds.top_pages(seeds.views_by_domain[row["domain"]])
 
 
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_every_chat_answer_is_in_chat_answers(built: Build, seeds: Seeds, workflow: str) -> None:
+    """chat_answers holds each question's latest answer, whatever the question (team_size too)."""
+    answered: set[str] = set()
+    for row in built.model(workflow, "persons").iter_rows(named=True):
+        expected = seeds.chat_answers(seeds.engaged_chats_by_email[row["email"]])
+        got = json.loads(row["chat_answers"]) if row["chat_answers"] is not None else None
+        assert got == expected, row["email"]
+        answered |= set(got or {})
+        # The same answers as the long-standing columns.
+        assert (got or {}).get("use_case") == row["chat_use_case"] and (got or {}).get("phone") == row["phone"]
+    if workflow == "inbound_agent":
+        assert answered >= {"team_size", "use_case", "phone"}
+
+
 def test_out_of_segment_records_are_absent(built: Build) -> None:
     website = emails(built, "website_visitor")
     # Visitors outside the article's ICP: an SDR at an ICP company, a VP at a 30-person company.
