@@ -42,6 +42,7 @@ Credentials are never read from this file: only from the environment.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -68,6 +69,8 @@ CRM_OBJECTS: dict[str, tuple[str, ...]] = {
 DEFAULT_SETTINGS_FILE = "writeback.yml"
 #: Fields a mapping may not target: the match keys and the links the engine owns (lower-cased).
 OWNED_FIELDS = frozenset({"email", "domain", "accountid", "id"})
+#: A chat question key a mapping may name, as the dbt models store keys (trimmed, lower-cased).
+QUESTION_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class _Strict(BaseModel):
@@ -84,19 +87,38 @@ MappedField = Annotated[str, AfterValidator(_not_owned)]
 
 
 class FieldMapping(_Strict):
-    """One custom field: a constant ``value`` or a sync-model ``column``.
+    """One custom field: a constant ``value``, a sync-model ``column``, or a ``chat_answer``.
 
-    ``mode: if_empty`` writes only when the CRM field is blank (never overwrites a rep's value).
+    ``chat_answer`` names a chat question by its key (``team_size``): the person's latest
+    answer to it, from the persons sync model's ``chat_answers`` column. A key no chat has
+    captured yet is not an error (a new question may have no answers yet: the field stays
+    empty); a key that cannot be a question key is. ``mode: if_empty`` writes only when the CRM
+    field is blank (never overwrites a rep's value).
     """
 
     value: str | int | float | bool | None = None
     column: str | None = None
+    chat_answer: str | None = None
     mode: Literal["overwrite", "if_empty"] = "overwrite"
+
+    @field_validator("column")
+    @classmethod
+    def _not_an_answer(cls, column: str | None) -> str | None:
+        if column is not None and column.startswith("chat_answers."):
+            raise ValueError(f"an answer is mapped as {{chat_answer: {column.removeprefix('chat_answers.')}}}")
+        return column
+
+    @field_validator("chat_answer")
+    @classmethod
+    def _question_key(cls, key: str | None) -> str | None:
+        if key is not None and not QUESTION_KEY.fullmatch(key):
+            raise ValueError(f"{key!r} is not a question key: lower-case letters, digits and _ (e.g. team_size)")
+        return key
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldMapping:
-        if (self.value is None) == (self.column is None):
-            raise ValueError("give exactly one of `value` or `column`")
+        if sum(x is not None for x in (self.value, self.column, self.chat_answer)) != 1:
+            raise ValueError("give exactly one of `value`, `column` or `chat_answer`")
         return self
 
 
@@ -123,15 +145,26 @@ class SalesforceContactSettings(ObjectSettings):
         return create
 
 
+def _no_chat_answers(company: ObjectSettings) -> ObjectSettings:
+    for name, mapping in company.field_mapping.items():
+        if mapping.chat_answer is not None:
+            raise ValueError(f"field_mapping.{name}.chat_answer: chat answers are a person's; "
+                             "map them on a person object (lead, contact)")
+    return company
+
+
+CompanySettings = Annotated[ObjectSettings, AfterValidator(_no_chat_answers)]
+
+
 class SalesforceObjects(_Strict):
     lead: ObjectSettings = Field(default_factory=ObjectSettings)
     contact: SalesforceContactSettings = Field(default_factory=SalesforceContactSettings)
-    account: ObjectSettings = Field(default_factory=ObjectSettings)
+    account: CompanySettings = Field(default_factory=ObjectSettings)
 
 
 class HubSpotObjects(_Strict):
     contact: ObjectSettings = Field(default_factory=ObjectSettings)
-    company: ObjectSettings = Field(default_factory=ObjectSettings)
+    company: CompanySettings = Field(default_factory=ObjectSettings)
 
 
 class CrmObjects(_Strict):
@@ -236,6 +269,9 @@ def _first_error(exc: ValidationError, flat_crm: str | None) -> str:
         msg = f"{msg} (got {err.get('input')!r})"
     if flat_crm and loc[:2] == ["objects", flat_crm]:
         loc = ["objects", *loc[2:]]
+    if msg.startswith("field_mapping."):  # raised for a whole object, about one of its keys
+        sub, msg = msg.split(": ", 1)
+        loc.append(sub)
     where = ".".join(loc)
     return f"{where}: {msg}" if where and not msg.startswith(where) else msg
 

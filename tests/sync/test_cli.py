@@ -94,8 +94,13 @@ def test_readable_summary_table(project) -> None:
      ("objects:\n  salesforce:\n    lead:\n      creat: true\n", "objects.salesforce.lead.creat: unknown key"),
      ("objects:\n  salesforce:\n    contact:\n      create: true\n", "set create_when_lead_off: true"),
      ("crm: zoho\n", "crm"),
+     ("objects:\n  salesforce:\n    lead:\n      field_mapping:\n        X__c: {chat_answer: Team Size}\n",
+      "objects.salesforce.lead.field_mapping.X__c.chat_answer: 'Team Size' is not a question key"),
      ("crm: salesforce\nobjects:\n  lead:\n    field_mapping:\n      X__c: {column: nope}\n",
-      "objects.lead.field_mapping.X__c.column")],
+      "objects.lead.field_mapping.X__c.column"),
+     ("objects:\n  salesforce:\n    lead:\n      field_mapping:\n        X__c: {column: team_size}\n",
+      "objects.salesforce.lead.field_mapping.X__c.column: unknown sync-model column 'team_size'; an answer captured "
+      "in chat is mapped as {chat_answer: team_size}")],
 )
 def test_configuration_errors_exit_2_and_write_nothing(project, settings, expected) -> None:
     project["settings"].write_text(settings)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectInputForCreate
+from hubspot.crm.properties import PropertyCreate
 
 from dagster_pipeline.sync.settings import load_settings
 from tests.sync.conftest import SHIPPED_SETTINGS, Runner, outcome
@@ -192,3 +193,19 @@ def test_the_shipped_settings_file_aimed_at_hubspot_creates_contacts(hs_runner, 
     ann = contact(hs, "ann@acme.io")
     assert ann.properties["lifecyclestage"] == "lead"  # the shipped file's HubSpot mapping
     assert company_of(hs, ann.id)
+
+
+def test_a_chat_answer_mapping_writes_the_team_size_onto_the_contact(ready, hs) -> None:
+    # The admin creates the property, as in HubSpot's settings; mapped fields are the admin's, never ours.
+    hs.crm.properties.core_api.create("contacts", PropertyCreate(
+        name="team_size", label="Team size", type="string", field_type="text", group_name="contactinformation"))
+    mapped = {"objects": {"hubspot": {"contact": {"field_mapping": {"team_size": {"chat_answer": "team_size"}}}}}}
+    p = persons(person("ann@acme.io", chat_answers='{"team_size":"51-200","use_case":"Book demos"}'),
+                person("bob@globex.com", "globex.com", chat_answers='{"use_case":"Enrich contacts"}'))
+    result = ready.sync(p, companies(company("acme.io"), company("globex.com")), settings=mapped)
+    assert result.failed == 0, result.log.filter(result.log["status"] == "failed").to_dicts()
+    found = hs.crm.contacts.batch_api.read(BatchReadInputSimplePublicObjectId(
+        id_property="email", properties=["email", "team_size"],
+        inputs=[{"id": "ann@acme.io"}, {"id": "bob@globex.com"}]))
+    sizes = {r.properties["email"]: r.properties.get("team_size") for r in found.results}
+    assert sizes == {"ann@acme.io": "51-200", "bob@globex.com": None}

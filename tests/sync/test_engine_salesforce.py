@@ -292,3 +292,30 @@ def test_the_contact_fallback_creates_contacts_under_their_account_when_asked(re
     assert result.summary["Contact"].created == 3 and "Lead" not in result.summary
     again = ready.sync(p, c, settings=fallback)
     assert again.api_calls["writes"] == 0 and again.summary["Contact"].unchanged == 3
+
+
+def test_a_chat_answer_mapping_writes_the_team_size_onto_the_lead(ready, sf) -> None:
+    # The admin creates the field, as in Setup; mapped fields are the admin's, never ours.
+    sf.toolingexecute("sobjects/CustomField", method="POST", data={
+        "FullName": "Lead.Team_Size__c", "Metadata": {"type": "Text", "length": 40, "label": "Team Size"}})
+    mapped = {"objects": {"salesforce": {
+        "lead": {"field_mapping": {"Team_Size__c": {"chat_answer": "team_size"},
+                                   "Description": {"chat_answer": "use_case", "mode": "if_empty"}}},
+    }}}
+    p = persons(
+        person("ann@acme.io", chat_answers='{"phone":"+1 415 555 0100","team_size":"51-200","use_case":"Book demos"}'),
+        person("bob@globex.com", "globex.com", chat_answers=None),
+    )
+    c = companies(company("acme.io"), company("globex.com"))
+    result = ready.sync(p, c, settings=mapped)
+    assert result.failed == 0, result.log.filter(result.log["status"] == "failed").to_dicts()
+    ann = one(sf, "SELECT Id, Team_Size__c, Description FROM Lead WHERE Email = {}", "ann@acme.io")
+    assert (ann["Team_Size__c"], ann["Description"]) == ("51-200", "Book demos")
+    bob = one(sf, "SELECT Team_Size__c, Description FROM Lead WHERE Email = {}", "bob@globex.com")
+    assert (bob["Team_Size__c"], bob["Description"]) == (None, None)
+
+    # A corrected answer is one changed field on the next run.
+    corrected = p.with_columns(chat_answers=p["chat_answers"].str.replace("51-200", "201-1000", literal=True))
+    again = ready.sync(corrected, c, settings=mapped)
+    assert outcome(again, "ann@acme.io")["changed_fields"] == "Team_Size__c"
+    assert one(sf, "SELECT Team_Size__c FROM Lead WHERE Id = {}", ann["Id"])["Team_Size__c"] == "201-1000"

@@ -148,11 +148,29 @@ def test_keys_are_named_as_the_file_wrote_them(data: dict, name: str, path: str)
         ({"objects": {"salesforce": []}}, "objects.salesforce: expected a mapping"),
         ({"objects": {"hubspot": {"contact": {"field_mapping": {"email": {"value": "x"}}}}}},
          "objects.hubspot.contact.field_mapping.email: written by"),
+        # A chat answer is named by its question key, which must be one; only people have answers.
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "Team Size"}}}}},
+         "objects.lead.field_mapping.X__c.chat_answer: 'Team Size' is not a question key"),
+        ({"objects": {"salesforce": {"lead": {"field_mapping": {"X__c": {"chat_answer": "team-size"}}}}}},
+         "objects.salesforce.lead.field_mapping.X__c.chat_answer: 'team-size' is not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "Team_Size"}}}}}, "not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "$.team_size"}}}}}, "not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": ""}}}}}, "not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": 7}}}}}, "X__c.chat_answer"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "team_size", "column": "phone"}}}}},
+         "exactly one of `value`, `column` or `chat_answer`"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"column": "chat_answers.team_size"}}}}},
+         "X__c.column: an answer is mapped as {chat_answer: team_size}"),
+        ({"objects": {"account": {"field_mapping": {"X__c": {"chat_answer": "team_size"}}}}},
+         "objects.account.field_mapping.X__c.chat_answer: chat answers are a person's"),
+        ({"objects": {"hubspot": {"company": {"field_mapping": {"x": {"chat_answer": "team_size"}}}}}},
+         "objects.hubspot.company.field_mapping.x.chat_answer: chat answers are a person's"),
         ({"objects": {"lead": {"create": "sometimes"}}}, "objects.lead.create"),
         ({"objects": {"company": {}}}, "objects.company: not an object of salesforce"),
         ({"crm": "hubspot", "objects": {"lead": {}}}, "objects.lead: not an object of hubspot"),
         ({"workflows": {"webinar": {"enabled": True}}}, "workflows.webinar: unknown workflow"),
-        ({"objects": {"lead": {"field_mapping": {"X__c": {}}}}}, "exactly one of `value` or `column`"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {}}}}},
+         "objects.lead.field_mapping.X__c: give exactly one of `value`, `column` or `chat_answer`"),
         ({"objects": {"lead": {"field_mapping": {"X__c": {"value": 1, "column": "a"}}}}}, "exactly one"),
         ({"objects": {"lead": {"field_mapping": {"X__c": {"value": 1, "mode": "sometimes"}}}}}, "mode"),
         ({"tokens": "abc"}, "tokens: unknown key"),
@@ -190,3 +208,14 @@ def test_for_crm_aims_the_same_file_at_the_other_crm() -> None:
     assert hs.for_crm("salesforce").object("lead").create is False
     with pytest.raises(KeyError):
         hs.object("lead")
+
+
+@pytest.mark.parametrize(("crm", "name"), [("salesforce", "lead"), ("salesforce", "contact"), ("hubspot", "contact")])
+def test_a_chat_answer_maps_by_its_question_key(crm: str, name: str) -> None:
+    s = parse_settings({"crm": crm, "objects": {name: {"field_mapping": {
+        "Team_Size__c": {"chat_answer": "team_size", "mode": "if_empty"},
+        "Budget__c": {"chat_answer": "budget_2027"},  # nobody was asked yet: not an error
+    }}}})
+    mapping = s.object(name).field_mapping
+    assert (mapping["Team_Size__c"].chat_answer, mapping["Team_Size__c"].mode) == ("team_size", "if_empty")
+    assert mapping["Budget__c"].chat_answer == "budget_2027" and mapping["Budget__c"].column is None
