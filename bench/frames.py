@@ -75,6 +75,7 @@ UTM_SOURCES = (None, None, None, None, "linkedin", "google", "newsletter", "g2",
 USE_CASES = ("Sync website visitors into Salesforce", "Route inbound chat leads to SDRs",
              "Enrich HubSpot contacts with intent data", "Replace our reverse-ETL tool",
              "Score accounts by engagement", "Book more demos from pricing page traffic")
+TEAM_SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
 SIGNALS = ("job_change", "social_engagement", "research_intent")
 ORCHESTRATIONS = ("orc_job_changes", "orc_social_engagement", "orc_research_intent")
 TOPICS = ("CRM software", "Reverse ETL", "Data warehousing", "Sales intelligence", "Intent data")
@@ -242,6 +243,12 @@ def build_persons(n: int, companies: pl.DataFrame, seed: int = 7) -> pl.DataFram
         intent_signal_at=pl.when(has_intent).then(pl.col("last_seen_at") - pl.duration(hours=pl.lit(d.index(72)))),
         orchestration_ids=pl.when(has_intent).then(pl.Series(list(ORCHESTRATIONS)).gather(which)),
         activity_date=pl.col("last_seen_at").dt.date(),
+        team_size=pl.when((pl.col("chat_count") > 0) & (d.unit() < 0.6)).then(d.pick(TEAM_SIZES)),  # drawn last
+    ).with_columns(
+        # Every chat answer as the dbt models write it: JSON object text, null without answers.
+        chat_answers=pl.when(pl.col("chat_count") > 0).then(
+            pl.struct(phone="phone", team_size="team_size", use_case="chat_use_case").struct.json_encode()
+            .str.replace_all(r'"[a-z_]+":null,?', "").str.replace(",}", "}", literal=True)),
     )
     return frame.select([pl.col(c).cast(t) for c, t in PERSON_TYPES.items()])
 

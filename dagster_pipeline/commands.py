@@ -18,7 +18,7 @@ from dagster_pipeline.sync.settings import WORKFLOWS, Settings, load_settings
 from dagster_pipeline.sync.setup import run_setup
 from dagster_pipeline.sync.state import SyncStore
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line: a configuration error names its key
 
 
 def _settings(args: argparse.Namespace) -> Settings:

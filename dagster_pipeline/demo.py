@@ -28,13 +28,13 @@ from rich.table import Table
 from connectors.errors import WritebackError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SETTINGS_FILES = {"salesforce": REPO_ROOT / "writeback.yml", "hubspot": REPO_ROOT / "examples/writeback.hubspot.yml"}
+SETTINGS_FILE = REPO_ROOT / "writeback.yml"  # holds both CRMs' object settings; WRITEBACK_CRM picks one
 
 
 def prepare_environment(data_dir: Path, crm: str, sandboxes: Any) -> None:
     """Point this process (and the dbt subprocess) at the demo's warehouse, settings and sandboxes."""
     os.environ.setdefault("WRITEBACK_DUCKDB_PATH", str(data_dir / "warehouse.duckdb"))
-    os.environ.setdefault("WRITEBACK_SETTINGS", str(SETTINGS_FILES[crm]))
+    os.environ.setdefault("WRITEBACK_SETTINGS", str(SETTINGS_FILE))
     os.environ["WRITEBACK_CRM"] = crm
     dagster_home = data_dir / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
@@ -146,7 +146,7 @@ def _run(console: Console, data_dir: Path, crm: str, started: float) -> int:
     from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
     from dagster_pipeline.sync.setup import run_setup
 
-    settings = load_settings()
+    settings = load_settings().for_crm(crm)
     report = run_setup(settings, make_connector(settings))
     made = sum(len(v) for v in report.created.values())
     console.print(f"writeback setup: created {made} field(s)" + (" (all present already)" if not made else ""))

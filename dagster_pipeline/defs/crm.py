@@ -78,9 +78,10 @@ def required_custom_fields_present(crm: CrmResource) -> AssetCheckResult:
     missing: dict[str, list[str]] = {}
     for name, od in OBJECTS[settings.crm].items():
         s = settings.object(name)
-        if not (s.create or s.update):
+        create = settings.may_create(name)
+        if not (create or s.update):
             continue
-        need = od.required_fields(write_warmly_data=s.write_warmly_data, create=s.create,
+        need = od.required_fields(write_warmly_data=s.write_warmly_data, create=create,
                                   mapped=list(s.field_mapping))
         gone = connector.describe(od.api_name).missing(need)
         if gone:

@@ -48,7 +48,11 @@ class WarehouseResource(ConfigurableResource):
 
 
 class CrmResource(ConfigurableResource):
-    """The configured CRM: settings file, CRM override, and credentials (as EnvVar)."""
+    """The configured CRM: settings file, CRM override, and credentials (as EnvVar).
+
+    ``crm`` overrides the file's ``crm:`` as ``--crm`` does on the command line: that CRM's own
+    object settings (``objects.<crm>``) apply.
+    """
 
     settings_path: str | None = None
     crm: str | None = None
@@ -86,11 +90,14 @@ class CrmResource(ConfigurableResource):
 
 
 def resources_from_env() -> dict[str, Any]:
-    """The resources every asset needs, credentials as ``EnvVar`` from the current environment."""
+    """The resources every asset needs, credentials as ``EnvVar`` from the current environment.
+
+    ``WRITEBACK_CRM`` (salesforce | hubspot), when set, picks the CRM instead of the file's ``crm:``.
+    """
     from dagster_pipeline.defs.dbt import dbt_resource
 
     return {
         "dbt": dbt_resource(),
         "warehouse": WarehouseResource(),
-        "crm": CrmResource(**credential_resource_kwargs()),
+        "crm": CrmResource(crm=os.environ.get("WRITEBACK_CRM") or None, **credential_resource_kwargs()),
     }

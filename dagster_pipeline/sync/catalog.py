@@ -201,6 +201,10 @@ HUBSPOT_OBJECTS: dict[str, ObjectDef] = {
 
 OBJECTS: dict[str, dict[str, ObjectDef]] = {"salesforce": SALESFORCE_OBJECTS, "hubspot": HUBSPOT_OBJECTS}
 
+#: Persons column holding every answer captured in chat: JSON object text, the latest answer per
+#: question key (``{"team_size": "51-200", "use_case": "…"}``), null when the person answered none.
+CHAT_ANSWERS = "chat_answers"
+
 #: Columns and types of every sync model of an entity, as ``Warehouse.read_model`` returns them
 #: (the dbt contract; the warehouse tests check the built models against these).
 _S, _I, _B, _TS, _D = pl.String(), pl.Int64(), pl.Boolean(), pl.Datetime("us"), pl.Date()
@@ -211,7 +215,7 @@ PERSON_SCHEMA = pl.Schema({
     "company_employee_count": _I, "company_country": _S, "identification_source": _S,
     "first_seen_at": _TS, "last_seen_at": _TS, "session_count": _I,
     "page_view_count": _I, "top_pages": _S, "last_referrer": _S, "last_utm_source": _S,
-    "chat_count": _I, "demo_requested": _B, "chat_use_case": _S, "intent_signal": _S,
+    "chat_count": _I, "demo_requested": _B, "chat_use_case": _S, CHAT_ANSWERS: _S, "intent_signal": _S,
     "intent_topic": _S, "intent_signal_at": _TS, "orchestration_ids": _S,
     "activity_date": _D,
 })

@@ -162,10 +162,11 @@ class _Pass:
         """Required fields missing on the object, checked on every run (even when no record changed)."""
         if od.api_name not in self.missing:
             s = self.settings.object(od.name)
-            if not (s.create or s.update):
+            create = self.settings.may_create(od.name)
+            if not (create or s.update):
                 self.missing[od.api_name] = []  # nothing will be written; no field is required
             else:
-                required = od.required_fields(write_warmly_data=s.write_warmly_data, create=s.create,
+                required = od.required_fields(write_warmly_data=s.write_warmly_data, create=create,
                                               mapped=list(s.field_mapping))
                 self.missing[od.api_name] = self.schema(od).missing(required)
         return self.missing[od.api_name]
@@ -270,7 +271,7 @@ class _Pass:
         ids: dict[str, str] = {}
         frame = with_fingerprint(frame, self.signature(od))
         desired = build_desired(od, self.settings.object(od.name), frame, workflow=self.workflow,
-                                schema=self.schema(od))
+                                schema=self.schema(od), path=self.settings.path(od.name))
         unchanged, in_play = self.split_by_state(desired.frame, "company")
         # Companies already in the CRM can still be linked to, whatever happens to their own write.
         ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
@@ -570,10 +571,12 @@ class _SalesforcePass(_Pass):
     # -- persons ----------------------------------------------------------------------
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         lead_od, contact_od = OBJECTS["salesforce"]["lead"], OBJECTS["salesforce"]["contact"]
-        ls, cs = self.settings.object("lead"), self.settings.object("contact")
+        ls, cs = self.settings.objects.salesforce.lead, self.settings.objects.salesforce.contact
         frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(lead_od, contact_od))
-        lead = build_desired(lead_od, ls, frame, workflow=self.workflow, schema=self.schema(lead_od))
-        contact = build_desired(contact_od, cs, frame, workflow=self.workflow, schema=self.schema(contact_od))
+        lead = build_desired(lead_od, ls, frame, workflow=self.workflow, schema=self.schema(lead_od),
+                             path=self.settings.path("lead"))
+        contact = build_desired(contact_od, cs, frame, workflow=self.workflow, schema=self.schema(contact_od),
+                                path=self.settings.path("contact"))
         base = lead.frame.select(KEY, INVALID, COMPANY_ID, "__hash")
         invalid = base.filter(pl.col(INVALID).is_not_null())
         self.fail_all(lead_od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
@@ -613,12 +616,12 @@ class _SalesforcePass(_Pass):
             if p:
                 pending[od.api_name].append(p)
 
-        # People the CRM does not know: a Lead; with Lead creation off and Contact creation on, a
-        # Contact under its Account; else skipped.
+        # People the CRM does not know: a Lead; with Lead creation off, a Contact under its Account
+        # only when the admin asked for it (contact.create_when_lead_off); else skipped.
         new_rows = in_play.filter(~pl.col(KEY).is_in(matched))
         new_keys = new_rows[KEY]
         chunks: dict[str, Iterable[list[_Pending]]] = {"Lead": (), "Contact": ()}
-        target = lead_od if ls.create else contact_od if cs.create else None
+        target = lead_od if ls.create else contact_od if cs.create_when_lead_off else None
         if target is None:
             self.skip_all(lead_od, new_keys, "create_disabled")
         elif missing[target.api_name]:
@@ -706,9 +709,10 @@ class _HubSpotPass(_Pass):
 
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         od = OBJECTS["hubspot"]["contact"]
-        s = self.settings.object("contact")
+        s = self.settings.objects.hubspot.contact
         frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(od))
-        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od))
+        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od),
+                                path=self.settings.path("contact"))
         d = desired.frame
         invalid = d.filter(pl.col(INVALID).is_not_null())
         self.fail_all(od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")

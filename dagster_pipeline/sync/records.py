@@ -1,9 +1,10 @@
 """Desired CRM records, built column-wise from a sync model (polars, no per-row Python).
 
 For one CRM object this yields a frame with ``__key`` (normalised email/domain), one column
-per CRM field we want to write (standard fields, Warmly data, mapped custom fields), the
-company key a person links to, and ``__hash`` — a fingerprint of everything we would write,
-so an unchanged record can be skipped without a single CRM read.
+per CRM field we want to write (standard fields, Warmly data, mapped custom fields: a
+constant, a sync-model column or a chat answer), the company key a person links to, and
+``__hash`` — a fingerprint of everything we would write, so an unchanged record can be
+skipped without a single CRM read.
 
 The fingerprint uses polars' row hash with a fixed seed: stable across runs of one polars
 version. A polars upgrade that changes it costs one re-diff against the CRM (which still
@@ -18,8 +19,8 @@ import polars as pl
 
 from connectors.crm import ObjectSchema
 from connectors.errors import ConfigError
-from dagster_pipeline.sync.catalog import ObjectDef
-from dagster_pipeline.sync.settings import ObjectSettings
+from dagster_pipeline.sync.catalog import CHAT_ANSWERS, ObjectDef
+from dagster_pipeline.sync.settings import FieldMapping, ObjectSettings
 
 KEY = "__key"
 COMPANY_KEY = "__company_key"
@@ -55,6 +56,25 @@ def _source_expr(column: str | None, value: object, frame_columns: set[str], key
     return pl.col(column)
 
 
+def _mapping_expr(mapping: FieldMapping, frame_columns: set[str], key: str) -> pl.Expr:
+    """A mapped field's values: a constant, a column, or one answer out of the ``chat_answers`` JSON text.
+
+    An answer is read column-wise (``json_path_match``); a question nobody has answered yet
+    gives nulls, which never erase a CRM value.
+    """
+    if mapping.chat_answer is None:
+        column = mapping.column
+        if column is not None and column not in frame_columns and CHAT_ANSWERS in frame_columns:
+            raise ConfigError(f"unknown sync-model column {column!r}; an answer captured in chat is mapped as "
+                              f"{{chat_answer: {column}}}; known columns: {', '.join(sorted(frame_columns))}",
+                              key=f"{key}.column")
+        return _source_expr(mapping.column, mapping.value, frame_columns, f"{key}.column")
+    if CHAT_ANSWERS not in frame_columns:
+        raise ConfigError(f"the sync model has no {CHAT_ANSWERS!r} column; rebuild it with `dbt build`",
+                          key=f"{key}.chat_answer")
+    return pl.col(CHAT_ANSWERS).str.json_path_match(f"$.{mapping.chat_answer}")
+
+
 def build_desired(
     od: ObjectDef,
     settings: ObjectSettings,
@@ -62,8 +82,12 @@ def build_desired(
     *,
     workflow: str,
     schema: ObjectSchema | None,
+    path: str | None = None,
 ) -> Desired:
     """Select, rename and coerce sync-model columns into the CRM fields of ``od``.
+
+    ``path`` is where ``settings`` sit in the settings file (``objects.salesforce.lead``), so a
+    mapping error names the key the user wrote.
 
     ``schema`` (from describe / properties) trims text to the CRM's length, blanks values a
     restricted picklist would reject (noted per record, the record still goes), and drops
@@ -88,8 +112,8 @@ def build_desired(
         for w in od.warmly:
             add(w.api_name(od.crm), _source_expr(w.column, workflow, cols, w.api_name(od.crm)), "overwrite")
     for name, mapping in settings.field_mapping.items():
-        key = f"objects.{od.name}.field_mapping.{name}.column"
-        add(name, _source_expr(mapping.column, mapping.value, cols, key), mapping.mode)
+        key = f"{path or f'objects.{od.crm}.{od.name}'}.field_mapping.{name}"
+        add(name, _mapping_expr(mapping, cols, key), mapping.mode)
 
     key_expr = pl.col(od.key_column).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
     company = (

@@ -1,12 +1,38 @@
 """Sync settings (``writeback.yml`` or ``$WRITEBACK_SETTINGS``), validated before anything runs.
 
-Object settings are **global**: ``objects.lead.create: false`` stops every workflow from
-creating Leads. Any unknown key, bad type or impossible combination is one line naming the
-key, raised as :class:`~connectors.errors.ConfigError` (the CLI exits 2, nothing written).
+One file holds the object settings of **both** CRMs, each under its own name, because a
+Salesforce Contact and a HubSpot contact are different objects with different rules::
+
+    crm: salesforce              # the CRM a run writes to; `--crm hubspot` switches to the other block
+    objects:
+      salesforce: {lead: …, contact: …, account: …}
+      hubspot: {contact: …, company: …}
+
+Object settings are **global** across workflows: ``objects.salesforce.lead.create: false``
+stops every workflow from creating Leads. An object or CRM the file leaves out has the code
+defaults, which are the shipped ``writeback.yml``'s switches, so a file that sets one key
+behaves like the shipped file everywhere else.
+
+The flat form of earlier releases, ``objects: {lead: …, contact: …}``, stays accepted and is
+unambiguous: it is the settings of the CRM named by ``crm:`` (default ``salesforce``) and of
+no other, so ``--crm hubspot`` on such a file runs HubSpot with HubSpot's defaults, never with
+Salesforce's ``contact`` block. A file uses one form or the other: an object name next to a
+``salesforce:`` or ``hubspot:`` block is an error. Messages name keys as the file wrote them.
+
+**New people in Salesforce** become Leads (``lead.create``). Contacts are matched by email
+and updated, and are created only when asked for explicitly:
+``objects.salesforce.contact.create_when_lead_off: true`` makes new people Contacts under
+their Account while ``lead.create`` is false. With Lead creation off and that switch off
+(the default), new people are skipped as ``create_disabled``. The Salesforce ``contact`` has no
+``create`` switch of its own; ``create: false`` there is accepted (it is what happens anyway)
+and ``create: true`` is an error that names ``create_when_lead_off``.
+
+Any unknown key, bad type or impossible combination is one line naming the key, raised as
+:class:`~connectors.errors.ConfigError` (the CLI exits 2, nothing written).
 
 Defaults are the safe ones a RevOps admin expects from a first connect:
-- ``create`` and ``update`` on, ``write_warmly_data`` on (the fields are ours; ``writeback
-  setup`` creates them);
+- ``create`` and ``update`` on (Salesforce Contacts: update only), ``write_warmly_data`` on
+  (the fields are ours; ``writeback setup`` creates them); no field mapping;
 - a null in the warehouse never erases a CRM value; link fields (``Contact.AccountId``,
   ``Lead.Company``) are only filled when empty, so a rep's choice is never overwritten;
 - nothing is ever deleted.
@@ -16,15 +42,26 @@ Credentials are never read from this file: only from the environment.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connectors.errors import ConfigError
 
 WORKFLOWS: tuple[str, ...] = ("website_visitor", "inbound_agent", "outbound_agent")
+CRMS: tuple[str, ...] = ("salesforce", "hubspot")
 CRM_OBJECTS: dict[str, tuple[str, ...]] = {
     "salesforce": ("lead", "contact", "account"),
     "hubspot": ("contact", "company"),
@@ -32,26 +69,56 @@ CRM_OBJECTS: dict[str, tuple[str, ...]] = {
 DEFAULT_SETTINGS_FILE = "writeback.yml"
 #: Fields a mapping may not target: the match keys and the links the engine owns (lower-cased).
 OWNED_FIELDS = frozenset({"email", "domain", "accountid", "id"})
+#: A chat question key a mapping may name, as the dbt models store keys (trimmed, lower-cased).
+QUESTION_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FieldMapping(_Strict):
-    """One custom field: a constant ``value`` or a sync-model ``column``.
+def _not_owned(name: str) -> str:
+    if name.lower() in OWNED_FIELDS or name.lower().startswith("warmly_"):
+        raise ValueError("written by the sync itself (the record's key or Warmly data); map another field")
+    return name
 
-    ``mode: if_empty`` writes only when the CRM field is blank (never overwrites a rep's value).
+
+MappedField = Annotated[str, AfterValidator(_not_owned)]
+
+
+class FieldMapping(_Strict):
+    """One custom field: a constant ``value``, a sync-model ``column``, or a ``chat_answer``.
+
+    ``chat_answer`` names a chat question by its key (``team_size``): the person's latest
+    answer to it, from the persons sync model's ``chat_answers`` column. A key no chat has
+    captured yet is not an error (a new question may have no answers yet: the field stays
+    empty); a key that cannot be a question key is. ``mode: if_empty`` writes only when the CRM
+    field is blank (never overwrites a rep's value).
     """
 
     value: str | int | float | bool | None = None
     column: str | None = None
+    chat_answer: str | None = None
     mode: Literal["overwrite", "if_empty"] = "overwrite"
+
+    @field_validator("column")
+    @classmethod
+    def _not_an_answer(cls, column: str | None) -> str | None:
+        if column is not None and column.startswith("chat_answers."):
+            raise ValueError(f"an answer is mapped as {{chat_answer: {column.removeprefix('chat_answers.')}}}")
+        return column
+
+    @field_validator("chat_answer")
+    @classmethod
+    def _question_key(cls, key: str | None) -> str | None:
+        if key is not None and not QUESTION_KEY.fullmatch(key):
+            raise ValueError(f"{key!r} is not a question key: lower-case letters, digits and _ (e.g. team_size)")
+        return key
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldMapping:
-        if (self.value is None) == (self.column is None):
-            raise ValueError("give exactly one of `value` or `column`")
+        if sum(x is not None for x in (self.value, self.column, self.chat_answer)) != 1:
+            raise ValueError("give exactly one of `value`, `column` or `chat_answer`")
         return self
 
 
@@ -59,7 +126,50 @@ class ObjectSettings(_Strict):
     create: bool = True
     update: bool = True
     write_warmly_data: bool = True
-    field_mapping: dict[str, FieldMapping] = Field(default_factory=dict)
+    field_mapping: dict[MappedField, FieldMapping] = Field(default_factory=dict)
+
+
+class SalesforceContactSettings(ObjectSettings):
+    """Salesforce Contacts: matched by email and updated; created only as the explicit fallback."""
+
+    create: bool = False
+    #: With ``lead.create`` false, new people become Contacts under their Account.
+    create_when_lead_off: bool = False
+
+    @field_validator("create")
+    @classmethod
+    def _no_create(cls, create: bool) -> bool:
+        if create:
+            raise ValueError("new people become Leads; for Contacts while lead.create is false, "
+                             "set create_when_lead_off: true")
+        return create
+
+
+def _no_chat_answers(company: ObjectSettings) -> ObjectSettings:
+    for name, mapping in company.field_mapping.items():
+        if mapping.chat_answer is not None:
+            raise ValueError(f"field_mapping.{name}.chat_answer: chat answers are a person's; "
+                             "map them on a person object (lead, contact)")
+    return company
+
+
+CompanySettings = Annotated[ObjectSettings, AfterValidator(_no_chat_answers)]
+
+
+class SalesforceObjects(_Strict):
+    lead: ObjectSettings = Field(default_factory=ObjectSettings)
+    contact: SalesforceContactSettings = Field(default_factory=SalesforceContactSettings)
+    account: CompanySettings = Field(default_factory=ObjectSettings)
+
+
+class HubSpotObjects(_Strict):
+    contact: ObjectSettings = Field(default_factory=ObjectSettings)
+    company: CompanySettings = Field(default_factory=ObjectSettings)
+
+
+class CrmObjects(_Strict):
+    salesforce: SalesforceObjects = Field(default_factory=SalesforceObjects)
+    hubspot: HubSpotObjects = Field(default_factory=HubSpotObjects)
 
 
 class WorkflowSettings(_Strict):
@@ -72,52 +182,98 @@ class SyncTuning(_Strict):
     max_attempts: int = Field(default=6, ge=1, le=20)
 
 
+def flat_objects_crm(data: Any) -> str | None:
+    """The CRM a flat ``objects: {lead: …}`` block belongs to (``crm:``), or None for the per-CRM form."""
+    if not isinstance(data, dict):
+        return None
+    objects, crm = data.get("objects"), data.get("crm", "salesforce")
+    if not isinstance(objects, dict) or not objects or crm not in CRMS:
+        return None
+    if any(k in CRMS for k in objects):
+        return None
+    return str(crm)
+
+
 class Settings(_Strict):
     crm: Literal["salesforce", "hubspot"] = "salesforce"
-    objects: dict[str, ObjectSettings] = Field(default_factory=dict)
+    objects: CrmObjects = Field(default_factory=CrmObjects)
     workflows: dict[str, WorkflowSettings] = Field(default_factory=dict)
     sync: SyncTuning = Field(default_factory=lambda: SyncTuning())
+    #: The CRM whose objects the file gave in the flat form (keys are then named without the CRM).
+    _flat_crm: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_form(cls, data: Any) -> Any:
+        if isinstance(data, dict):  # an empty section (`objects:` with everything commented out) is no section
+            data = {k: v for k, v in data.items() if not (v is None and k in ("objects", "workflows", "sync"))}
+        crm = flat_objects_crm(data)
+        if crm is None:
+            return data
+        return {**data, "objects": {crm: data["objects"]}}
 
     @model_validator(mode="after")
-    def _known_names(self) -> Settings:
-        allowed = CRM_OBJECTS[self.crm]
-        for name, obj in self.objects.items():
-            if name not in allowed:
-                raise ValueError(f"objects.{name}: not an object of {self.crm}; allowed: {', '.join(allowed)}")
-            for field_name in obj.field_mapping:
-                if field_name.lower() in OWNED_FIELDS or field_name.lower().startswith(("warmly_",)):
-                    raise ValueError(
-                        f"objects.{name}.field_mapping.{field_name}: written by the sync itself "
-                        "(the record's key or Warmly data); map another field"
-                    )
+    def _known_workflows(self) -> Settings:
         for name in self.workflows:
             if name not in WORKFLOWS:
                 raise ValueError(f"workflows.{name}: unknown workflow; allowed: {', '.join(WORKFLOWS)}")
         return self
 
     def object(self, name: str) -> ObjectSettings:
-        return self.objects.get(name) or ObjectSettings()
+        """The settings of object ``name`` of the CRM this run writes to (``crm``)."""
+        if name not in CRM_OBJECTS[self.crm]:
+            raise KeyError(f"{name} is not an object of {self.crm}")
+        objects: ObjectSettings = getattr(getattr(self.objects, self.crm), name)
+        return objects
+
+    def may_create(self, name: str) -> bool:
+        """Whether a run may create records of object ``name`` of ``crm``.
+
+        Salesforce Contacts are created only as the fallback the admin asked for: with
+        ``contact.create_when_lead_off`` on and ``lead.create`` off.
+        """
+        if self.crm == "salesforce" and name == "contact":
+            sf = self.objects.salesforce
+            return sf.contact.create_when_lead_off and not sf.lead.create
+        return self.object(name).create
+
+    def path(self, name: str) -> str:
+        """Where object ``name`` of ``crm`` is set in the file, for messages: ``objects.salesforce.lead``."""
+        return f"objects.{name}" if self._flat_crm == self.crm else f"objects.{self.crm}.{name}"
 
     def workflow_enabled(self, name: str) -> bool:
         return (self.workflows.get(name) or WorkflowSettings()).enabled
 
     def for_crm(self, crm: str) -> Settings:
-        """The same settings aimed at another CRM (``--crm``); objects of the other CRM are dropped."""
+        """The same settings aimed at another CRM (``--crm``): that CRM's own object settings apply."""
         if crm == self.crm:
             return self
-        objects = {k: v for k, v in self.objects.items() if k in CRM_OBJECTS[crm]}
-        return self.model_copy(update={"crm": crm, "objects": objects})
+        return self.model_copy(update={"crm": crm})
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, flat_crm: str | None) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
+    loc = [str(p) for p in err["loc"] if p != "[key]"]
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
+        if len(loc) == 3 and loc[0] == "objects" and loc[1] in CRMS:
+            msg = f"not an object of {loc[1]}; allowed: {', '.join(CRM_OBJECTS[loc[1]])}"
+        elif len(loc) == 2 and loc[0] == "objects":
+            crms = [c for c in CRMS if loc[1] in CRM_OBJECTS[c]]
+            msg = (f"goes under its CRM ({' or '.join(f'objects.{c}.{loc[1]}' for c in crms)}) in a file with "
+                   "per-CRM blocks" if crms else f"unknown key; allowed: {', '.join(CRMS)}")
+    if err["type"] in ("model_type", "dict_type"):
+        msg = "expected a mapping"
     if err["type"] == "literal_error" or err["type"].endswith("_type") or err["type"].endswith("_parsing"):
         msg = f"{msg} (got {err.get('input')!r})"
-    return f"{loc}: {msg}" if loc and not msg.startswith(loc) else msg
+    if flat_crm and loc[:2] == ["objects", flat_crm]:
+        loc = ["objects", *loc[2:]]
+    if msg.startswith("field_mapping."):  # raised for a whole object, about one of its keys
+        sub, msg = msg.split(": ", 1)
+        loc.append(sub)
+    where = ".".join(loc)
+    return f"{where}: {msg}" if where and not msg.startswith(where) else msg
 
 
 def parse_settings(data: Any, *, source: str = "settings") -> Settings:
@@ -125,10 +281,13 @@ def parse_settings(data: Any, *, source: str = "settings") -> Settings:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
+    flat_crm = flat_objects_crm(data)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_first_error(exc)}") from None
+        raise ConfigError(f"{source}: {_first_error(exc, flat_crm)}") from None
+    settings._flat_crm = flat_crm
+    return settings
 
 
 def settings_path(path: str | Path | None = None) -> Path:

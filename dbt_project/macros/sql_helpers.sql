@@ -98,3 +98,24 @@
     {% endfor %}
     {{ return(bounds | join(' and ') if bounds else 'true') }}
 {% endmacro %}
+
+{#-
+    One JSON object per group, as text: {"team_size": "51-200", "use_case": "..."}, values as JSON
+    strings (quotes, backslashes and control characters escaped by the warehouse's own JSON
+    writer). Keys must be unique and not null within a group. Read it by key: the order of the
+    keys is the warehouse's (sorted on DuckDB).
+-#}
+{% macro json_object_agg(key, value) %}
+    {{ return(adapter.dispatch('json_object_agg', 'writeback')(key, value)) }}
+{% endmacro %}
+
+{#- Snowflake: OBJECT_AGG builds an OBJECT, TO_JSON prints it. -#}
+{% macro default__json_object_agg(key, value) %}
+    {{ return('to_json(object_agg(' ~ key ~ ', to_variant(' ~ value ~ ')))') }}
+{% endmacro %}
+
+{#- DuckDB: a MAP ordered by key, printed as a JSON object. -#}
+{% macro duckdb__json_object_agg(key, value) %}
+    {{ return('cast(to_json(map(list(' ~ key ~ ' order by ' ~ key ~ '), list(' ~ value ~ ' order by ' ~ key
+              ~ '))) as varchar)') }}
+{% endmacro %}

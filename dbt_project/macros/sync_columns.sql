@@ -33,6 +33,7 @@
             ('chat_count', 'integer'),
             ('demo_requested', 'boolean'),
             ('chat_use_case', 'varchar'),
+            ('chat_answers', 'varchar'),
             ('intent_signal', 'varchar'),
             ('intent_topic', 'varchar'),
             ('intent_signal_at', 'timestamp'),

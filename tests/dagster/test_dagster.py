@@ -60,6 +60,23 @@ def _synced_people(db: Any, first: dt.date | None = None, last: dt.date | None =
     return emails
 
 
+@pytest.mark.parametrize(("crm", "creates"), [(None, {"lead": True, "contact": False}),
+                                             ("hubspot", {"contact": True, "company": True})])
+def test_writeback_crm_aims_the_assets_at_that_crm_with_its_own_settings(
+        monkeypatch: pytest.MonkeyPatch, crm: str | None, creates: dict[str, bool]) -> None:
+    from dagster_pipeline.defs.resources import resources_from_env
+    from tests.sync.conftest import SHIPPED_SETTINGS
+
+    monkeypatch.setenv("WRITEBACK_SETTINGS", str(SHIPPED_SETTINGS))  # crm: salesforce
+    if crm:
+        monkeypatch.setenv("WRITEBACK_CRM", crm)
+    else:
+        monkeypatch.delenv("WRITEBACK_CRM", raising=False)
+    settings = resources_from_env()["crm"].load_settings()
+    assert settings.crm == (crm or "salesforce")
+    assert {name: settings.may_create(name) for name in creates} == creates
+
+
 def _crm_people(sf: Any) -> set[str]:
     leads = sf.query_all("SELECT Email FROM Lead")["records"]
     contacts = sf.query_all("SELECT Email FROM Contact")["records"]

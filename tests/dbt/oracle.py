@@ -292,3 +292,21 @@ class Seeds:
         answer = max((i for i in chat["inputs"] if i["key"] == key and i["value"]),
                      key=lambda i: (i["captured_at"], i["id"]))
         return answer["value"].strip()
+
+    @staticmethod
+    def chat_answers(chats: list[Row]) -> dict[str, str] | None:
+        """Every question's latest answer, keyed by the question (trimmed, lower-cased).
+
+        Per question: the latest chat (start, then id) that answered it, and in that chat the
+        last capture (time, then id); a blank answer is no answer. None when nothing was answered.
+        """
+        best: dict[str, tuple[tuple[Any, ...], str]] = {}
+        for chat in chats:
+            for i in chat["inputs"]:
+                key, value = (i["key"] or "").strip().lower(), (i["value"] or "").strip()
+                if not key or not value:
+                    continue
+                rank = (chat["started_at"], chat["id"], i["captured_at"], i["id"])
+                if key not in best or rank > best[key][0]:
+                    best[key] = (rank, value)
+        return {key: value for key, (_, value) in best.items()} or None

@@ -126,6 +126,38 @@ def test_engagement_facts_match_the_raw_activity(built: Build, seeds: Seeds) -> 
         assert row["top_pages"] == seeds.top_pages(seeds.views_by_domain[row["domain"]])
 
 
+@pytest.mark.parametrize("workflow", WORKFLOWS)
+def test_every_chat_answer_is_in_chat_answers(built: Build, seeds: Seeds, workflow: str) -> None:
+    """chat_answers holds each question's latest answer, whatever the question (team_size too)."""
+    answered: set[str] = set()
+    for row in built.model(workflow, "persons").iter_rows(named=True):
+        expected = seeds.chat_answers(seeds.engaged_chats_by_email[row["email"]])
+        got = json.loads(row["chat_answers"]) if row["chat_answers"] is not None else None
+        assert got == expected, row["email"]
+        answered |= set(got or {})
+        # The same answers as the long-standing columns.
+        assert (got or {}).get("use_case") == row["chat_use_case"] and (got or {}).get("phone") == row["phone"]
+    if workflow == "inbound_agent":
+        assert answered >= {"team_size", "use_case", "phone"}
+
+
+def test_a_chat_answer_mapping_reads_the_built_model(built: Build, seeds: Seeds) -> None:
+    """The engine reads an answer out of the model dbt built, column-wise, for every person who gave it."""
+    from dagster_pipeline.sync.catalog import OBJECTS
+    from dagster_pipeline.sync.records import KEY, build_desired
+    from dagster_pipeline.sync.settings import parse_settings
+
+    settings = parse_settings({"objects": {"lead": {"field_mapping": {
+        "Team_Size__c": {"chat_answer": "team_size"}, "Budget__c": {"chat_answer": "budget"}}}}})
+    persons = built.model("inbound_agent", "persons")
+    desired = build_desired(OBJECTS["salesforce"]["lead"], settings.object("lead"), persons,
+                            workflow="inbound_agent", schema=None)
+    got = dict(desired.frame.select(KEY, "Team_Size__c").iter_rows())
+    expected = {e: (seeds.chat_answers(seeds.engaged_chats_by_email[e]) or {}).get("team_size") for e in got}
+    assert got == expected and sum(v is not None for v in got.values()) >= 10
+    assert desired.frame["Budget__c"].null_count() == desired.frame.height  # nobody was asked: empty, no error
+
+
 def test_out_of_segment_records_are_absent(built: Build) -> None:
     website = emails(built, "website_visitor")
     # Visitors outside the article's ICP: an SDR at an ICP company, a VP at a 30-person company.

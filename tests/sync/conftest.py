@@ -14,9 +14,12 @@ from connectors.hubspot.api import HubSpotConnector
 from connectors.salesforce.api import SalesforceConnector
 from connectors.warehouse import Warehouse
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
-from dagster_pipeline.sync.settings import parse_settings
+from dagster_pipeline.sync.settings import Settings, parse_settings
 from dagster_pipeline.sync.setup import SetupReport, run_setup
 from dagster_pipeline.sync.state import SyncStore
+
+#: The settings file the product ships, as a user runs it.
+SHIPPED_SETTINGS = Path(__file__).resolve().parents[2] / "writeback.yml"
 
 
 def _no_sleep(_: float) -> None:
@@ -40,14 +43,17 @@ class Runner:
             return SalesforceConnector(self.client, sleep=_no_sleep)
         return HubSpotConnector(self.client, sleep=_no_sleep)
 
-    def settings(self, data: dict[str, Any] | None = None) -> Any:
+    def settings(self, data: dict[str, Any] | Settings | None = None) -> Settings:
+        """Settings for this runner's CRM: a dict as a settings file would hold it, or loaded settings."""
+        if isinstance(data, Settings):
+            return data.for_crm(self.crm)
         return parse_settings({"crm": self.crm, **(self.settings_data if data is None else data)})
 
-    def setup(self, data: dict[str, Any] | None = None) -> SetupReport:
+    def setup(self, data: dict[str, Any] | Settings | None = None) -> SetupReport:
         return run_setup(self.settings(data), self.connector(), store=SyncStore(self.warehouse))
 
     def sync(self, persons: pl.DataFrame, companies: pl.DataFrame, *, workflow: str = "website_visitor",
-             mode: str = "sync", settings: dict[str, Any] | None = None, **kw: Any) -> WorkflowResult:
+             mode: str = "sync", settings: dict[str, Any] | Settings | None = None, **kw: Any) -> WorkflowResult:
         return run_workflow(workflow, self.settings(settings), self.warehouse, self.connector(), mode=mode,  # type: ignore[arg-type]
                             persons=persons, companies=companies, **kw)
 

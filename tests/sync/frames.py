@@ -40,6 +40,7 @@ def person(email: str, domain: str | None = "acme.io", **over: Any) -> dict[str,
         "identification_source": "reverse_ip", "first_seen_at": SEEN - dt.timedelta(days=10), "last_seen_at": SEEN,
         "session_count": 3, "page_view_count": 9, "top_pages": "/pricing", "last_referrer": "https://www.google.com/",
         "last_utm_source": "google", "chat_count": 1, "demo_requested": False, "chat_use_case": "Route inbound leads",
+        "chat_answers": '{"use_case":"Route inbound leads"}',
         "intent_signal": None, "intent_topic": None, "intent_signal_at": None, "orchestration_ids": None,
         "activity_date": SEEN.date(),
     }

@@ -91,17 +91,41 @@ def test_readable_summary_table(project) -> None:
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [("crm: salesforce\nobjects:\n  lead:\n    creat: true\n", "objects.lead.creat: unknown key"),
+     ("objects:\n  salesforce:\n    lead:\n      creat: true\n", "objects.salesforce.lead.creat: unknown key"),
+     ("objects:\n  salesforce:\n    contact:\n      create: true\n", "set create_when_lead_off: true"),
      ("crm: zoho\n", "crm"),
+     ("objects:\n  salesforce:\n    lead:\n      field_mapping:\n        X__c: {chat_answer: Team Size}\n",
+      "objects.salesforce.lead.field_mapping.X__c.chat_answer: 'Team Size' is not a question key"),
      ("crm: salesforce\nobjects:\n  lead:\n    field_mapping:\n      X__c: {column: nope}\n",
-      "objects.lead.field_mapping.X__c.column")],
+      "objects.lead.field_mapping.X__c.column"),
+     ("objects:\n  salesforce:\n    lead:\n      field_mapping:\n        X__c: {column: team_size}\n",
+      "objects.salesforce.lead.field_mapping.X__c.column: unknown sync-model column 'team_size'; an answer captured "
+      "in chat is mapped as {chat_answer: team_size}")],
 )
 def test_configuration_errors_exit_2_and_write_nothing(project, settings, expected) -> None:
     project["settings"].write_text(settings)
     proc = writeback(project, "sync", "--json")
     assert proc.returncode == 2
-    assert expected in proc.stderr and proc.stdout == ""
+    assert proc.stdout == ""
+    [line] = proc.stderr.strip().splitlines()  # one line, however long: it can be grepped from a log
+    assert line.startswith("configuration error: ") and expected in line
     writes = [k for k in project["sandbox"].calls("salesforce")["by_endpoint"] if k.startswith(("POST", "PATCH"))]
     assert writes == []
+
+
+def test_crm_hubspot_with_the_shipped_settings_file_creates_hubspot_contacts(project, hs) -> None:
+    """One file holds both CRMs: `--crm hubspot` runs HubSpot with HubSpot's own object settings."""
+    env = {k: v for k, v in project["env"].items() if not k.startswith("SALESFORCE_")}
+    env.update(project["sandbox"].hubspot_env())
+    env["WRITEBACK_SETTINGS"] = str(ROOT / "writeback.yml")
+    setup = writeback(project, "setup", "--crm", "hubspot", "--json", env=env)
+    assert setup.returncode == 0, setup.stderr
+    proc = writeback(project, "sync", "--crm", "hubspot", "--workflow", "website_visitor", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    contacts = json.loads(proc.stdout)["workflows"]["website_visitor"]["objects"]["contacts"]
+    assert contacts["created"] == 3 and contacts["skipped"] == {}
+    emails = {c.properties["email"] for c in hs.crm.contacts.get_all(properties=["email"])}
+    assert emails == {"ann@acme.io", "o'hara@acme.io", "bob@globex.com"}
 
 
 def test_missing_credentials_exit_2(project) -> None:

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectInputForCreate
+from hubspot.crm.properties import PropertyCreate
 
-from tests.sync.conftest import Runner, outcome
+from dagster_pipeline.sync.settings import load_settings
+from tests.sync.conftest import SHIPPED_SETTINGS, Runner, outcome
 from tests.sync.frames import companies, company, person, persons
 
 SETTINGS = {"objects": {"contact": {"field_mapping": {"lifecyclestage": {"value": "lead", "mode": "if_empty"}}}}}
@@ -175,3 +177,35 @@ def test_update_switch_off_leaves_existing_contacts_alone(ready, hs) -> None:
     assert outcome(result, "ann@acme.io")["reason"] == "update_disabled"
     assert hs.crm.contacts.basic_api.get_by_id(existing.id, properties=["jobtitle"]).properties["jobtitle"] == "Intern"
     assert result.summary["contacts"].created == 2
+
+
+def test_the_shipped_settings_file_aimed_at_hubspot_creates_contacts(hs_runner, hs) -> None:
+    """`--crm hubspot` with the shipped writeback.yml: HubSpot's own contact settings apply."""
+    shipped = load_settings(SHIPPED_SETTINGS)
+    assert shipped.crm == "salesforce"  # the file names the other CRM; the run is aimed at HubSpot
+    hs_runner.setup(shipped)
+    p, c = world()
+    result = hs_runner.sync(p, c, settings=shipped)
+    assert result.failed == 0 and result.crm == "hubspot"
+    assert result.summary["contacts"].created == 3 and result.summary["companies"].created == 2
+    assert sorted(x.properties["email"] for x in all_contacts(hs)) == ["ann@acme.io", "bob@globex.com",
+                                                                       "carol@acme.io"]
+    ann = contact(hs, "ann@acme.io")
+    assert ann.properties["lifecyclestage"] == "lead"  # the shipped file's HubSpot mapping
+    assert company_of(hs, ann.id)
+
+
+def test_a_chat_answer_mapping_writes_the_team_size_onto_the_contact(ready, hs) -> None:
+    # The admin creates the property, as in HubSpot's settings; mapped fields are the admin's, never ours.
+    hs.crm.properties.core_api.create("contacts", PropertyCreate(
+        name="team_size", label="Team size", type="string", field_type="text", group_name="contactinformation"))
+    mapped = {"objects": {"hubspot": {"contact": {"field_mapping": {"team_size": {"chat_answer": "team_size"}}}}}}
+    p = persons(person("ann@acme.io", chat_answers='{"team_size":"51-200","use_case":"Book demos"}'),
+                person("bob@globex.com", "globex.com", chat_answers='{"use_case":"Enrich contacts"}'))
+    result = ready.sync(p, companies(company("acme.io"), company("globex.com")), settings=mapped)
+    assert result.failed == 0, result.log.filter(result.log["status"] == "failed").to_dicts()
+    found = hs.crm.contacts.batch_api.read(BatchReadInputSimplePublicObjectId(
+        id_property="email", properties=["email", "team_size"],
+        inputs=[{"id": "ann@acme.io"}, {"id": "bob@globex.com"}]))
+    sizes = {r.properties["email"]: r.properties.get("team_size") for r in found.results}
+    assert sizes == {"ann@acme.io": "51-200", "bob@globex.com": None}

@@ -253,3 +253,69 @@ def test_a_disabled_workflow_writes_nothing_and_says_why(ready, sf, sandbox) -> 
     assert result.summary["Account"].skipped == {"workflow_disabled": 2}
     other = ready.sync(p, c, workflow="inbound_agent", settings={"workflows": {"website_visitor": {"enabled": False}}})
     assert other.summary["Lead"].created == 3  # switching one workflow off leaves the others alone
+
+
+@pytest.mark.parametrize("objects", [
+    {"lead": {"create": False}},                    # the one key, in the flat form for `crm: salesforce`
+    {"salesforce": {"lead": {"create": False}}},    # the one key, per CRM
+])
+def test_lead_creation_off_alone_creates_no_person_of_any_kind(ready, sf, objects) -> None:
+    existing = sf.Contact.create({"LastName": "Rivers", "FirstName": "Carol", "Email": "carol@acme.io"})
+    p, c = world()
+    result = ready.sync(p, c, settings={"objects": objects})
+    assert result.failed == 0
+    assert count(sf, "SELECT COUNT() FROM Lead") == 0
+    assert count(sf, "SELECT COUNT() FROM Contact") == 1  # only the rep's, updated
+    for email in ("ann@acme.io", "bob@globex.com"):
+        row = outcome(result, email)
+        assert (row["object"], row["action"], row["reason"]) == ("Lead", "skipped", "create_disabled")
+    assert outcome(result, "carol@acme.io")["crm_id"] == existing["id"]
+    assert result.summary["Lead"].skipped == {"create_disabled": 2} and result.summary["Contact"].updated == 1
+    assert result.summary["Account"].created == 2  # Accounts are their own switch
+
+
+def test_the_contact_fallback_creates_contacts_under_their_account_when_asked(ready, sf) -> None:
+    fallback = {"objects": {"salesforce": {"lead": {"create": False}, "contact": {"create_when_lead_off": True}}}}
+    p, c = world()
+    result = ready.sync(p, c, settings=fallback)
+    assert result.failed == 0, result.log.filter(result.log["status"] == "failed").to_dicts()
+    assert count(sf, "SELECT COUNT() FROM Lead") == 0
+    accounts = {r["Warmly_Sync_Key__c"]: r["Id"] for r in
+                sf.query("SELECT Id, Warmly_Sync_Key__c FROM Account")["records"]}
+    contacts = {r["Email"]: r for r in sf.query(
+        "SELECT Id, Email, FirstName, AccountId, Warmly_Session_Count__c, Warmly_Sync_Key__c FROM Contact")["records"]}
+    assert set(contacts) == {"ann@acme.io", "bob@globex.com", "carol@acme.io"}
+    assert contacts["ann@acme.io"]["AccountId"] == contacts["carol@acme.io"]["AccountId"] == accounts["acme.io"]
+    assert contacts["bob@globex.com"]["AccountId"] == accounts["globex.com"]
+    assert contacts["ann@acme.io"]["Warmly_Session_Count__c"] == 3
+    assert contacts["ann@acme.io"]["Warmly_Sync_Key__c"] == "ann@acme.io"  # idempotent creates, as for Leads
+    assert result.summary["Contact"].created == 3 and "Lead" not in result.summary
+    again = ready.sync(p, c, settings=fallback)
+    assert again.api_calls["writes"] == 0 and again.summary["Contact"].unchanged == 3
+
+
+def test_a_chat_answer_mapping_writes_the_team_size_onto_the_lead(ready, sf) -> None:
+    # The admin creates the field, as in Setup; mapped fields are the admin's, never ours.
+    sf.toolingexecute("sobjects/CustomField", method="POST", data={
+        "FullName": "Lead.Team_Size__c", "Metadata": {"type": "Text", "length": 40, "label": "Team Size"}})
+    mapped = {"objects": {"salesforce": {
+        "lead": {"field_mapping": {"Team_Size__c": {"chat_answer": "team_size"},
+                                   "Description": {"chat_answer": "use_case", "mode": "if_empty"}}},
+    }}}
+    p = persons(
+        person("ann@acme.io", chat_answers='{"phone":"+1 415 555 0100","team_size":"51-200","use_case":"Book demos"}'),
+        person("bob@globex.com", "globex.com", chat_answers=None),
+    )
+    c = companies(company("acme.io"), company("globex.com"))
+    result = ready.sync(p, c, settings=mapped)
+    assert result.failed == 0, result.log.filter(result.log["status"] == "failed").to_dicts()
+    ann = one(sf, "SELECT Id, Team_Size__c, Description FROM Lead WHERE Email = {}", "ann@acme.io")
+    assert (ann["Team_Size__c"], ann["Description"]) == ("51-200", "Book demos")
+    bob = one(sf, "SELECT Team_Size__c, Description FROM Lead WHERE Email = {}", "bob@globex.com")
+    assert (bob["Team_Size__c"], bob["Description"]) == (None, None)
+
+    # A corrected answer is one changed field on the next run.
+    corrected = p.with_columns(chat_answers=p["chat_answers"].str.replace("51-200", "201-1000", literal=True))
+    again = ready.sync(corrected, c, settings=mapped)
+    assert outcome(again, "ann@acme.io")["changed_fields"] == "Team_Size__c"
+    assert one(sf, "SELECT Team_Size__c FROM Lead WHERE Id = {}", ann["Id"])["Team_Size__c"] == "201-1000"

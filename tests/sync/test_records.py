@@ -75,10 +75,17 @@ def test_invalid_emails_are_flagged_before_any_call(email: str, valid: bool) -> 
     assert (d.frame[INVALID][0] is None) is valid
 
 
-def test_unknown_mapping_column_is_a_config_error_naming_the_key() -> None:
-    s = parse_settings({"objects": {"lead": {"field_mapping": {"X__c": {"column": "favourite_colour"}}}}})
-    with pytest.raises(ConfigError, match=r"objects\.lead\.field_mapping\.X__c\.column"):
-        build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io")), workflow="website_visitor", schema=None)
+@pytest.mark.parametrize(("objects", "key"), [
+    ({"lead": {"field_mapping": {"X__c": {"column": "favourite_colour"}}}}, "objects.lead.field_mapping.X__c.column"),
+    ({"salesforce": {"lead": {"field_mapping": {"X__c": {"column": "favourite_colour"}}}}},
+     "objects.salesforce.lead.field_mapping.X__c.column"),
+])
+def test_unknown_mapping_column_is_a_config_error_naming_the_key_as_written(objects: dict, key: str) -> None:
+    s = parse_settings({"objects": objects})
+    with pytest.raises(ConfigError) as info:
+        build_desired(LEAD, s.object("lead"), persons(person("ann@acme.io")), workflow="website_visitor", schema=None,
+                      path=s.path("lead"))
+    assert str(info.value).startswith(f"{key}: unknown sync-model column 'favourite_colour'")
 
 
 def test_fingerprint_moves_with_data_and_settings_only() -> None:
@@ -91,3 +98,31 @@ def test_fingerprint_moves_with_data_and_settings_only() -> None:
     assert with_fingerprint(a, "other settings")["__hash"][0] != h1[0]
     later = a.with_columns(pl.col("activity_date").dt.offset_by("1d"))
     assert with_fingerprint(later, "sig")["__hash"].to_list() == h1.to_list()
+
+
+def test_chat_answers_are_read_column_wise_by_question_key() -> None:
+    s = parse_settings({"objects": {"lead": {"field_mapping": {
+        "Team_Size__c": {"chat_answer": "team_size"},
+        "Use_Case__c": {"chat_answer": "use_case", "mode": "if_empty"},
+        "Budget__c": {"chat_answer": "budget"},  # a question nobody has answered yet
+    }}}})
+    frame = persons(
+        person("ann@acme.io", chat_answers='{"team_size":"51-200","use_case":"Route inbound leads"}'),
+        person("bob@acme.io", chat_answers=None),  # never chatted
+        person("cy@acme.io", chat_answers='{"use_case":"Say \\"hi\\" to Zoë\\nand more"}'),
+    )
+    d = build_desired(LEAD, s.object("lead"), frame, workflow="inbound_agent", schema=None)
+    got = d.frame.select(KEY, "Team_Size__c", "Use_Case__c", "Budget__c").rows()
+    assert got == [
+        ("ann@acme.io", "51-200", "Route inbound leads", None),
+        ("bob@acme.io", None, None, None),
+        ("cy@acme.io", None, 'Say "hi" to Zoë\nand more', None),
+    ]
+    assert d.modes["Use_Case__c"] == "if_empty" and d.frame.schema["Budget__c"] == pl.String
+
+
+def test_a_chat_answer_mapping_on_a_model_without_answers_names_the_key() -> None:
+    s = parse_settings({"objects": {"lead": {"field_mapping": {"Team_Size__c": {"chat_answer": "team_size"}}}}})
+    old = persons(person("ann@acme.io")).drop("chat_answers")  # built before the column existed
+    with pytest.raises(ConfigError, match=r"^objects\.lead\.field_mapping\.Team_Size__c\.chat_answer: .*dbt build"):
+        build_desired(LEAD, s.object("lead"), old, workflow="inbound_agent", schema=None, path=s.path("lead"))

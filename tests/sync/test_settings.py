@@ -1,9 +1,21 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from connectors.errors import ConfigError
-from dagster_pipeline.sync.settings import load_settings, parse_settings
+from dagster_pipeline.sync.settings import (
+    CRM_OBJECTS,
+    WORKFLOWS,
+    ObjectSettings,
+    Settings,
+    load_settings,
+    parse_settings,
+)
+
+SHIPPED = Path(__file__).resolve().parents[2] / "writeback.yml"
 
 
 def test_defaults_are_safe_and_global() -> None:
@@ -14,22 +26,105 @@ def test_defaults_are_safe_and_global() -> None:
     assert all(s.workflow_enabled(w) for w in ("website_visitor", "inbound_agent", "outbound_agent"))
 
 
-def test_full_settings_parse() -> None:
+@pytest.mark.parametrize("form", ["per_crm", "flat"])
+def test_full_settings_parse(form: str) -> None:
+    objects = {
+        "contact": {
+            "create": False,
+            "field_mapping": {"use_case": {"column": "chat_use_case", "mode": "if_empty"}},
+        },
+        "company": {"write_warmly_data": False, "field_mapping": {"source": {"value": "Warmly"}}},
+    }
     s = parse_settings({
         "crm": "hubspot",
-        "objects": {
-            "contact": {
-                "create": False,
-                "field_mapping": {"use_case": {"column": "chat_use_case", "mode": "if_empty"}},
-            },
-            "company": {"write_warmly_data": False, "field_mapping": {"source": {"value": "Warmly"}}},
-        },
+        "objects": {"hubspot": objects} if form == "per_crm" else objects,
         "workflows": {"outbound_agent": {"enabled": False}},
     })
     assert s.object("contact").create is False
     assert s.object("contact").field_mapping["use_case"].mode == "if_empty"
     assert s.object("company").field_mapping["source"].value == "Warmly"
     assert not s.workflow_enabled("outbound_agent")
+    assert s.objects.salesforce == Settings().objects.salesforce  # the other CRM keeps its defaults
+
+
+def _switches(obj: ObjectSettings) -> dict[str, Any]:
+    return obj.model_dump(exclude={"field_mapping"})
+
+
+@pytest.mark.parametrize(("crm", "name"), [(c, n) for c, names in CRM_OBJECTS.items() for n in names])
+def test_shipped_settings_file_equals_the_code_defaults(crm: str, name: str) -> None:
+    """A file that sets one key behaves as the shipped file everywhere else (mappings are examples)."""
+    shipped = load_settings(SHIPPED)
+    defaults = parse_settings({})
+    ours, theirs = shipped.for_crm(crm).object(name), defaults.for_crm(crm).object(name)
+    assert set(type(ours).model_fields) - {"field_mapping"} == set(_switches(ours))  # every switch is compared
+    assert _switches(ours) == _switches(theirs)
+    assert theirs.field_mapping == {}
+    assert shipped.for_crm(crm).may_create(name) == defaults.for_crm(crm).may_create(name)
+
+
+def test_shipped_settings_file_equals_the_code_defaults_outside_objects() -> None:
+    shipped, defaults = load_settings(SHIPPED), parse_settings({})
+    assert shipped.crm == defaults.crm
+    assert shipped.sync == defaults.sync
+    assert all(shipped.workflow_enabled(w) == defaults.workflow_enabled(w) for w in WORKFLOWS)
+
+
+@pytest.mark.parametrize(
+    ("data", "crm", "expected"),
+    [
+        # The shipped file aimed at HubSpot: HubSpot's own contact settings, not Salesforce's.
+        (SHIPPED, "hubspot", {"contact": True, "company": True}),
+        (SHIPPED, "salesforce", {"lead": True, "contact": False, "account": True}),
+        # A flat file is the settings of its `crm:` only; the other CRM keeps its defaults.
+        ({"objects": {"contact": {"update": False}}}, "hubspot", {"contact": True, "company": True}),
+        ({"crm": "hubspot", "objects": {"contact": {"create": False}}}, "hubspot", {"contact": False}),
+        ({"crm": "hubspot", "objects": {"contact": {"create": False}}}, "salesforce",
+         {"lead": True, "contact": False}),
+        # Lead creation off creates no Contact unless asked for, in either form.
+        ({"objects": {"lead": {"create": False}}}, "salesforce", {"lead": False, "contact": False}),
+        ({"objects": {"salesforce": {"lead": {"create": False}}}}, "salesforce", {"lead": False, "contact": False}),
+        ({"objects": {"salesforce": {"lead": {"create": False}, "contact": {"create_when_lead_off": True}}}},
+         "salesforce", {"lead": False, "contact": True}),
+        ({"objects": {"lead": {"create": False}, "contact": {"create_when_lead_off": True}}},
+         "salesforce", {"lead": False, "contact": True}),
+        # The fallback is only a fallback: with Lead creation on, new people are Leads.
+        ({"objects": {"salesforce": {"contact": {"create_when_lead_off": True}}}}, "salesforce",
+         {"lead": True, "contact": False}),
+        ({"objects": {"contact": {"create": False}}}, "salesforce", {"lead": True, "contact": False}),
+    ],
+)
+def test_what_each_crm_may_create(data: Any, crm: str, expected: dict[str, bool]) -> None:
+    settings = load_settings(data) if isinstance(data, Path) else parse_settings(data)
+    aimed = settings.for_crm(crm)
+    assert aimed.crm == crm
+    assert {name: aimed.may_create(name) for name in expected} == expected
+
+
+def test_salesforce_and_hubspot_contacts_are_different_objects() -> None:
+    s = parse_settings({"objects": {
+        "salesforce": {"contact": {"update": False, "field_mapping": {"Department": {"value": "Sales"}}}},
+        "hubspot": {"contact": {"write_warmly_data": False}},
+    }})
+    sf, hs = s.object("contact"), s.for_crm("hubspot").object("contact")
+    assert (sf.update, sf.write_warmly_data, list(sf.field_mapping)) == (False, True, ["Department"])
+    assert (hs.update, hs.write_warmly_data, hs.field_mapping) == (True, False, {})
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "path"),
+    [
+        ({"objects": {"lead": {}}}, "lead", "objects.lead"),
+        ({"objects": {"salesforce": {"lead": {}}}}, "lead", "objects.salesforce.lead"),
+        ({}, "lead", "objects.salesforce.lead"),
+        ({"crm": "hubspot", "objects": {"contact": {}}}, "contact", "objects.contact"),
+    ],
+)
+def test_keys_are_named_as_the_file_wrote_them(data: dict, name: str, path: str) -> None:
+    settings = parse_settings(data)
+    assert settings.path(name) == path
+    other = "hubspot" if settings.crm == "salesforce" else "salesforce"
+    assert settings.for_crm(other).path("contact") == f"objects.{other}.contact"
 
 
 @pytest.mark.parametrize(
@@ -37,11 +132,45 @@ def test_full_settings_parse() -> None:
     [
         ({"crm": "pipedrive"}, "crm"),
         ({"objects": {"lead": {"creat": True}}}, "objects.lead.creat: unknown key"),
+        ({"objects": {"salesforce": {"lead": {"creat": True}}}}, "objects.salesforce.lead.creat: unknown key"),
+        ({"objects": {"salesforce": {"lead": {"create": "sometimes"}}}}, "objects.salesforce.lead.create"),
+        ({"objects": {"salesforce": {"company": {}}}}, "objects.salesforce.company: not an object of salesforce"),
+        ({"objects": {"hubspot": {"lead": {}}}}, "objects.hubspot.lead: not an object of hubspot"),
+        ({"objects": {"hubspot": {"contact": {"create_when_lead_off": True}}}},
+         "objects.hubspot.contact.create_when_lead_off: unknown key"),
+        ({"objects": {"salesforce": {"contact": {"create": True}}}},
+         "objects.salesforce.contact.create: new people become Leads; for Contacts while lead.create is false"),
+        ({"objects": {"contact": {"create": True}}}, "set create_when_lead_off: true"),
+        ({"objects": {"salesforce": {"contact": {"create_when_lead_off": "yes please"}}}},
+         "objects.salesforce.contact.create_when_lead_off"),
+        ({"objects": {"salesforce": {}, "lead": {}}}, "objects.lead: goes under its CRM (objects.salesforce.lead)"),
+        ({"objects": {"hubspot": {}, "zoho": {}}}, "objects.zoho: unknown key; allowed: salesforce, hubspot"),
+        ({"objects": {"salesforce": []}}, "objects.salesforce: expected a mapping"),
+        ({"objects": {"hubspot": {"contact": {"field_mapping": {"email": {"value": "x"}}}}}},
+         "objects.hubspot.contact.field_mapping.email: written by"),
+        # A chat answer is named by its question key, which must be one; only people have answers.
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "Team Size"}}}}},
+         "objects.lead.field_mapping.X__c.chat_answer: 'Team Size' is not a question key"),
+        ({"objects": {"salesforce": {"lead": {"field_mapping": {"X__c": {"chat_answer": "team-size"}}}}}},
+         "objects.salesforce.lead.field_mapping.X__c.chat_answer: 'team-size' is not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "Team_Size"}}}}}, "not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "$.team_size"}}}}}, "not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": ""}}}}}, "not a question key"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": 7}}}}}, "X__c.chat_answer"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"chat_answer": "team_size", "column": "phone"}}}}},
+         "exactly one of `value`, `column` or `chat_answer`"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {"column": "chat_answers.team_size"}}}}},
+         "X__c.column: an answer is mapped as {chat_answer: team_size}"),
+        ({"objects": {"account": {"field_mapping": {"X__c": {"chat_answer": "team_size"}}}}},
+         "objects.account.field_mapping.X__c.chat_answer: chat answers are a person's"),
+        ({"objects": {"hubspot": {"company": {"field_mapping": {"x": {"chat_answer": "team_size"}}}}}},
+         "objects.hubspot.company.field_mapping.x.chat_answer: chat answers are a person's"),
         ({"objects": {"lead": {"create": "sometimes"}}}, "objects.lead.create"),
         ({"objects": {"company": {}}}, "objects.company: not an object of salesforce"),
         ({"crm": "hubspot", "objects": {"lead": {}}}, "objects.lead: not an object of hubspot"),
         ({"workflows": {"webinar": {"enabled": True}}}, "workflows.webinar: unknown workflow"),
-        ({"objects": {"lead": {"field_mapping": {"X__c": {}}}}}, "exactly one of `value` or `column`"),
+        ({"objects": {"lead": {"field_mapping": {"X__c": {}}}}},
+         "objects.lead.field_mapping.X__c: give exactly one of `value`, `column` or `chat_answer`"),
         ({"objects": {"lead": {"field_mapping": {"X__c": {"value": 1, "column": "a"}}}}}, "exactly one"),
         ({"objects": {"lead": {"field_mapping": {"X__c": {"value": 1, "mode": "sometimes"}}}}}, "mode"),
         ({"tokens": "abc"}, "tokens: unknown key"),
@@ -71,7 +200,22 @@ def test_load_settings_file(tmp_path, monkeypatch) -> None:
         load_settings()
 
 
-def test_for_crm_drops_other_crms_objects() -> None:
-    s = parse_settings({"objects": {"lead": {"create": False}}})
+def test_for_crm_aims_the_same_file_at_the_other_crm() -> None:
+    s = parse_settings({"objects": {"salesforce": {"lead": {"create": False}},
+                                    "hubspot": {"contact": {"update": False}}}})
     hs = s.for_crm("hubspot")
-    assert hs.crm == "hubspot" and "lead" not in hs.objects
+    assert hs.crm == "hubspot" and hs.object("contact").update is False and hs.may_create("contact")
+    assert hs.for_crm("salesforce").object("lead").create is False
+    with pytest.raises(KeyError):
+        hs.object("lead")
+
+
+@pytest.mark.parametrize(("crm", "name"), [("salesforce", "lead"), ("salesforce", "contact"), ("hubspot", "contact")])
+def test_a_chat_answer_maps_by_its_question_key(crm: str, name: str) -> None:
+    s = parse_settings({"crm": crm, "objects": {name: {"field_mapping": {
+        "Team_Size__c": {"chat_answer": "team_size", "mode": "if_empty"},
+        "Budget__c": {"chat_answer": "budget_2027"},  # nobody was asked yet: not an error
+    }}}})
+    mapping = s.object(name).field_mapping
+    assert (mapping["Team_Size__c"].chat_answer, mapping["Team_Size__c"].mode) == ("team_size", "if_empty")
+    assert mapping["Budget__c"].chat_answer == "budget_2027" and mapping["Budget__c"].column is None

@@ -24,6 +24,13 @@ chats as (
 
 ),
 
+chat_inputs as (
+
+    select * from {{ ref('stg_raw__chat_inputs') }}
+    where input_key is not null and input_value is not null
+
+),
+
 outputs as (
 
     select * from {{ ref('int_orchestration_outputs') }}
@@ -119,6 +126,36 @@ use_cases as (
 
 ),
 
+-- Every question's latest answer, whatever the question: from the latest engaged chat that
+-- answered it (as phone and use case above), that chat's last capture (visitors correct
+-- themselves); one JSON object per person: {"team_size": "51-200", "use_case": "..."}.
+person_answers as (
+
+    select
+        chats.email,
+        chat_inputs.input_key,
+        chat_inputs.input_value
+
+    from chats
+    inner join chat_inputs on chats.chat_id = chat_inputs.chat_id
+    qualify row_number() over (
+        partition by chats.email, chat_inputs.input_key
+        order by chats.started_at desc, chats.chat_id desc, chat_inputs.captured_at desc, chat_inputs.chat_input_id desc
+    ) = 1
+
+),
+
+answers as (
+
+    select
+        email,
+        {{ json_object_agg('input_key', 'input_value') }} as chat_answers
+
+    from person_answers
+    group by email
+
+),
+
 intent as (
 
     select
@@ -158,6 +195,7 @@ final as (
         chat_facts.last_chat_at,
         phones.phone,
         use_cases.chat_use_case,
+        answers.chat_answers,
         intent.intent_signal,
         intent.intent_topic,
         intent.intent_signal_at
@@ -170,6 +208,7 @@ final as (
     left join chat_facts on emails.email = chat_facts.email
     left join phones on emails.email = phones.email
     left join use_cases on emails.email = use_cases.email
+    left join answers on emails.email = answers.email
     left join intent on emails.email = intent.email
 
 )

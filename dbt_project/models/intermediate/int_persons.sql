@@ -60,6 +60,7 @@ final as (
         coalesce(engagement.demo_requested, false) as demo_requested,
         engagement.last_chat_at,
         engagement.chat_use_case,
+        engagement.chat_answers,
         engagement.intent_signal,
         engagement.intent_topic,
         engagement.intent_signal_at
