@@ -110,6 +110,39 @@ def test_a_lead_a_rep_converted_is_followed_to_its_contact(
     assert state_rows(warehouse, "ann@acme.io")[-1]["crm_object"] == "Contact"
 
 
+@pytest.mark.parametrize("whose", ["ours", "a-reps"])
+def test_a_lead_converted_into_a_contact_with_another_email_is_followed_to_that_contact(
+        ready: Runner, sf: Any, sandbox: Any, warehouse: Warehouse, whose: str) -> None:
+    """A rep converted Ann's Lead into the Contact they already had under another address: no Contact
+    holds ann@acme.io, the only Lead that does is converted (read-only), and Ann lives on in that
+    Contact. Whether we wrote the Lead first (it then holds our sync key) or never saw it."""
+    p = persons(person("ann@acme.io", first_name="Ann"))
+    if whose == "ours":
+        ready.sync(p, acme())
+        lead = sf_one(sf, "SELECT Id FROM Lead WHERE Email = {}", "ann@acme.io")["Id"]
+        acct = sf_one(sf, "SELECT Id FROM Account")["Id"]
+    else:
+        acct = sf.Account.create({"Name": "Acme", "Website": "acme.io"})["id"]
+        lead = sf.Lead.create({"LastName": "Lee", "Company": "Acme", "Email": "ann@acme.io"})["id"]
+    kept = sf.Contact.create({"LastName": "Lee", "Email": "ann.lee@acme.io", "AccountId": acct})["id"]
+    assert sandbox.admin("salesforce", "POST", "convert-lead",
+                         {"leadId": lead, "accountId": acct, "contactId": kept})["success"]
+    before = sf_one(sf, "SELECT Title, Warmly_Session_Count__c, LastModifiedDate FROM Lead WHERE Id = {}", lead)
+
+    for sessions in (5, 6):  # and again on the run after
+        result = ready.sync(p.with_columns(session_count=pl.lit(sessions)), acme())
+        assert result.failed == 0, result.log.filter(pl.col("status") == "failed").to_dicts()
+        row = outcome(result, "ann@acme.io")
+        assert (row["object"], row["action"], row["crm_id"]) == ("Contact", "update", kept)
+        contact = sf_one(sf, f"{CONTACT} WHERE Id = {{}}", kept)
+        assert (contact["Warmly_Session_Count__c"], contact["AccountId"]) == (sessions, acct)
+        assert sf_one(sf, "SELECT Email FROM Contact WHERE Id = {}", kept)["Email"] == "ann.lee@acme.io"
+    assert sf_count(sf, "SELECT COUNT() FROM Lead") == 1  # no Lead made again
+    assert sf_one(sf, "SELECT Title, Warmly_Session_Count__c, LastModifiedDate FROM Lead WHERE Id = {}",
+                  lead) == before
+    assert state_rows(warehouse, "ann@acme.io")[-1]["crm_id"] == kept
+
+
 # -- companies -----------------------------------------------------------------------------------
 
 def test_an_account_a_rep_created_is_matched_by_website_and_stamped_with_our_sync_key(
