@@ -45,7 +45,14 @@ def logged(warehouse: Warehouse, run_id: str) -> dict[str, tuple[str, str, str |
     return out
 
 
-# -- the sandboxes' call counts ------------------------------------------------------------------
+# -- the sandboxes' call counts and faults --------------------------------------------------------
+
+#: What HubSpot answers once the account's daily allowance is used up (a ``status`` fault's body).
+HS_DAILY_LIMIT_SPENT = {
+    "status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
+    "correlationId": "c0ffee00-0000-4000-8000-000000000000", "policyName": "DAILY",
+    "groupName": "publicapi:private-app-api-calls-daily:62515",
+}
 
 
 class Calls:

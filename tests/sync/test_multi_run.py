@@ -20,16 +20,20 @@ import pytest
 from connectors.warehouse import Warehouse
 from tests.sync.conftest import Runner
 from tests.sync.frames import companies, company, person, persons
-from tests.sync.helpers import Calls, hs_company_of, hs_contact, logged, sf_one, state_rows, state_table
+from tests.sync.helpers import (
+    HS_DAILY_LIMIT_SPENT,
+    Calls,
+    hs_company_of,
+    hs_contact,
+    logged,
+    sf_one,
+    state_rows,
+    state_table,
+)
 
 ANN, BOB, CAROL = "ann@acme.io", "bob@acme.io", "carol@globex.com"
 PEOPLE = (ANN, BOB, CAROL)
 DOMAINS = ("acme.io", "globex.com")
-HS_DAILY_LIMIT_SPENT = {  # what HubSpot answers once the account's daily allowance is used up
-    "status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
-    "correlationId": "c0ffee00-0000-4000-8000-000000000000", "policyName": "DAILY",
-    "groupName": "publicapi:private-app-api-calls-daily:62515",
-}
 
 
 def world() -> tuple[pl.DataFrame, pl.DataFrame]:
