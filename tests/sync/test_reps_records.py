@@ -70,6 +70,17 @@ def test_a_reps_corrected_first_name_on_a_contact_is_kept_on_every_run(ready: Ru
     assert (after["FirstName"], after["LastName"], after["Title"]) == ("Carrie", "Rivers", "CMO")
 
 
+def test_the_company_a_rep_typed_on_a_lead_is_kept(ready: Runner, sf: Any) -> None:
+    rid = sf.Lead.create({"LastName": "Lee", "Company": "Acme Holdings Ltd", "Email": "ann@acme.io"})["id"]
+    p = persons(person("ann@acme.io", first_name="Ann"))
+    ready.sync(p, acme())
+    moved = p.with_columns(company_name=pl.lit("Acme Corp"), title=pl.lit("CRO"))
+    ready.sync(moved, acme())
+    assert ready.sync(moved, acme(), full_refresh=True).api_calls["writes"] == 0  # not drift either
+    lead = sf_one(sf, "SELECT Company, FirstName, Title FROM Lead WHERE Id = {}", rid)
+    assert (lead["Company"], lead["FirstName"], lead["Title"]) == ("Acme Holdings Ltd", "Ann", "CRO")
+
+
 def test_the_same_email_as_a_lead_and_a_contact_updates_the_contact_only(
         ready: Runner, sf: Any, warehouse: Warehouse) -> None:
     lead = sf.Lead.create({"LastName": "Lee", "Company": "Acme", "Email": "ann@acme.io", "Title": "Intern"})["id"]
