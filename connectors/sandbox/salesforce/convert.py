@@ -66,41 +66,39 @@ class LeadConvertMixin(WritesMixin):
         if not isinstance(body, dict) or not body.get("leadId"):
             return Response(400, {"message": "give at least leadId (and optionally accountId, contactId, "
                                              "convertedStatus)"})
-        lead_id = normalize_id(str(body["leadId"]))
-        result: dict[str, Any] = {"leadId": lead_id or body["leadId"], "accountId": None, "contactId": None,
-                                  "opportunityId": None, "success": False, "errors": []}
+        result: dict[str, Any] = {"leadId": normalize_id(str(body["leadId"])) or body["leadId"], "accountId": None,
+                                  "contactId": None, "opportunityId": None, "success": False, "errors": []}
         try:
-            account_id, contact_id = self._convert(lead_id, body)
+            account_id, contact_id = self._convert(body)
         except _NotConverted as exc:
             result["errors"] = [_for_collection(e) for e in exc.errors]
             return Response(200, result)
         result.update(accountId=account_id, contactId=contact_id, success=True)
         return Response(200, result)
 
-    def _convert(self, lead_id: str | None, body: dict[str, Any]) -> tuple[str, str]:
+    def _convert(self, body: dict[str, Any]) -> tuple[str, str]:
         status = body.get("convertedStatus") or CONVERTED_STATUS
         if status != CONVERTED_STATUS:
             raise _NotConverted("INVALID_STATUS", f"invalid convertedStatus: {status}", ["convertedStatus"])
-        account_id = normalize_id(body["accountId"]) if body.get("accountId") else None
-        contact_id = normalize_id(body["contactId"]) if body.get("contactId") else None
         if body.get("contactId") and not body.get("accountId"):
             raise _NotConverted("REQUIRED_FIELD_MISSING", "accountId is required when contactId is given",
                                 ["accountId"])
         b = _Batch(self)
         stamp = now_iso()
         with self.transaction():  # an exception rolls back whatever was staged
-            lead = self._live(b, lead_id, "Lead", "leadId")
+            lead_id, lead = self._live(b, body["leadId"], "Lead", "leadId")
             if lead.get("IsConverted"):
                 raise _NotConverted(*CONVERTED_LEAD, ["leadId"])
-            account = self._live(b, account_id, "Account", "accountId") if account_id else None
-            contact = self._live(b, contact_id, "Contact", "contactId") if contact_id else None
+            account_id, account = self._live(b, body["accountId"], "Account", "accountId") \
+                if body.get("accountId") else (None, None)
+            contact_id, contact = self._live(b, body["contactId"], "Contact", "contactId") \
+                if body.get("contactId") else (None, None)
             if contact is not None and contact.get("AccountId") != account_id:
                 raise _NotConverted("FIELD_INTEGRITY_EXCEPTION",
                                     "contactId must belong to the account given as accountId", ["contactId"])
             account_id = self._merge(b, stamp, "Account", LEAD_TO_ACCOUNT, lead, account_id, account)
             contact_id = self._merge(b, stamp, "Contact", LEAD_TO_CONTACT, lead, contact_id, contact,
                                      extra={"AccountId": account_id})
-            assert lead_id is not None
             b.update(lead_id, {
                 **lead, "IsConverted": True, "ConvertedDate": dt.datetime.now(dt.timezone.utc).date().isoformat(),
                 "ConvertedAccountId": account_id, "ConvertedContactId": contact_id, "Status": status,
@@ -109,14 +107,16 @@ class LeadConvertMixin(WritesMixin):
             b.flush()
         return account_id, contact_id
 
-    def _live(self, b: _Batch, rid: str | None, sobject: str, arg: str) -> dict[str, Any]:
+    def _live(self, b: _Batch, given: Any, sobject: str, arg: str) -> tuple[str, dict[str, Any]]:
+        """The id and data of the live ``sobject`` record ``given`` names, or the conversion fails."""
+        rid = normalize_id(str(given))
         rec = b.get(rid) if rid else None
         if rid is None or rec is None or id_type(rid) != sobject:
             raise _NotConverted("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {arg}", [arg])
         if rec[1]:
             raise _NotConverted("ENTITY_IS_DELETED", "entity is deleted", [arg])
         data: dict[str, Any] = rec[2]
-        return data
+        return rid, data
 
     def _merge(self, b: _Batch, stamp: str, sobject: str, mapping: dict[str, str], lead: dict[str, Any],
                target_id: str | None, target: dict[str, Any] | None, extra: dict[str, Any] | None = None) -> str:

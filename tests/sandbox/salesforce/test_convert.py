@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import requests
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from tests.sandbox.salesforce.conftest import add_field, count, create_many, error, lead
@@ -81,9 +82,10 @@ def test_a_converted_lead_is_read_only_on_every_write_path(sf, sandbox):
 
 @pytest.mark.parametrize("body, code", [
     ({"leadId": "00Q000000000000AAA"}, "INVALID_CROSS_REFERENCE_KEY"),
+    ({"accountId": "not-an-id"}, "INVALID_CROSS_REFERENCE_KEY"),
     ({"convertedStatus": "Working - Contacted"}, "INVALID_STATUS"),
     ({"contactId": "003000000000000AAA"}, "REQUIRED_FIELD_MISSING"),
-], ids=["no-such-lead", "not-a-converted-status", "contact-without-account"])
+], ids=["no-such-lead", "malformed-account", "not-a-converted-status", "contact-without-account"])
 def test_a_conversion_that_fails_writes_nothing(sf, sandbox, body, code):
     rid = sf.Lead.create(lead())["id"]
     result = convert(sandbox, **{"leadId": rid, **body})
@@ -102,3 +104,9 @@ def test_a_lead_converts_once_and_a_contact_must_belong_to_the_account(sf, sandb
     again = convert(sandbox, leadId=rid)
     assert (again["success"], again["errors"][0]["statusCode"]) == (False, "CANNOT_UPDATE_CONVERTED_LEAD")
     assert count(sf, "Contact") == 2  # the rep's and the one the first conversion made
+
+
+def test_a_request_without_a_lead_is_refused(sandbox):
+    with pytest.raises(requests.HTTPError) as exc:
+        convert(sandbox, accountId="001000000000000AAA")
+    assert exc.value.response.status_code == 400
