@@ -594,6 +594,9 @@ class _SalesforcePass(_Pass):
         contacts = self.find_people(contact_od, keys, contact.fields, None)
         rest = [k for k in keys if k not in contacts]
         leads = self.find_people(lead_od, rest, lead.fields, "IsConverted = false") if rest else {}
+        unknown = [k for k in rest if k not in leads]
+        if unknown:  # a converted Lead is read-only: the person lives on in the Contact it became
+            contacts.update(self.converted_contacts(contact_od, unknown, contact.fields))
         matched = [*contacts, *leads]
         lead_rows = {r[KEY]: r for r in _rows(lead.frame.filter(pl.col(KEY).is_in(list(leads))))}
         contact_rows = {r[KEY]: r for r in _rows(contact.frame.filter(pl.col(KEY).is_in(list(contacts))))}
@@ -646,8 +649,8 @@ class _SalesforcePass(_Pass):
                 for batch in (pending[obj], *chunks[obj]):
                     self.settle(self.write(batch, obj))
 
-    def find_people(self, od: ObjectDef, emails: list[str], fields: list[str], where: str | None
-                    ) -> dict[str, dict[str, Any]]:
+    def find_people(self, od: ObjectDef, emails: list[str], fields: list[str], where: str | None,
+                    match_field: str = "Email") -> dict[str, dict[str, Any]]:
         if not emails:
             return {}
         schema = self.schema(od)
@@ -657,10 +660,26 @@ class _SalesforcePass(_Pass):
         select = ["Id", "Email", "CreatedDate",
                   *[f for f in dict.fromkeys(wanted) if f and f in schema.fields and f not in ("Id", "Email")]]
         found: dict[str, dict[str, Any]] = {}
-        for rec in sorted(self.conn.find(od.api_name, "Email", emails, select, where=where),
+        for rec in sorted(self.conn.find(od.api_name, match_field, emails, select, where=where),
                           key=lambda r: r.get("CreatedDate") or ""):
-            found.setdefault((rec.get("Email") or "").strip().lower(), rec)  # oldest duplicate wins
+            key = str(rec.get(match_field) or "")
+            found.setdefault(key.strip().lower() if match_field == "Email" else key, rec)  # oldest duplicate wins
         return found
+
+    def converted_contacts(self, od: ObjectDef, emails: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+        """email -> the Contact a rep converted that person's Lead into, whatever the Contact's own email.
+
+        A converted Lead is read-only (``CANNOT_UPDATE_CONVERTED_LEAD``) and keeps our sync key, so
+        neither an update nor an idempotent create can go to it: the person is written to its Contact.
+        """
+        converted = self.conn.find("Lead", "Email", emails, ["Email", "ConvertedContactId", "CreatedDate"],
+                                   where="IsConverted = true")
+        by_contact: dict[str, str] = {}
+        for rec in sorted(converted, key=lambda r: r.get("CreatedDate") or ""):
+            if rec.get("ConvertedContactId"):
+                by_contact.setdefault(str(rec["ConvertedContactId"]), (rec.get("Email") or "").strip().lower())
+        found = self.find_people(od, list(by_contact), fields, None, match_field="Id")
+        return {by_contact[cid]: rec for cid, rec in found.items() if cid in by_contact}
 
 
 # ------------------------------------------------------------------------------------------

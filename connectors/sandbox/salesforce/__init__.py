@@ -16,7 +16,8 @@ app lock (see :mod:`connectors.sandbox.base`), so parallel clients are served on
 Sandbox-specific fault: ``{"kind": "lock_row", "count": N}`` makes the next N matching write
 calls fail their records with ``UNABLE_TO_LOCK_ROW`` without writing them. Config switches
 (``POST /__sandbox/config``): ``daily_api_limit`` (default 100000), ``duplicate_rule_email``
-(default false). ``GET /__sandbox/records/{SObject}`` dumps an object's records for debugging.
+(default false). ``GET /__sandbox/records/{SObject}`` dumps an object's records for debugging;
+``POST /__sandbox/convert-lead`` plays a rep converting a Lead (after which it is read-only).
 
 One module per API area, so a handler is found by the area it serves (:mod:`.app` says how the
 mixins fit together):
@@ -36,6 +37,7 @@ mixins fit together):
 - :mod:`.bulk`: Bulk API 2.0 ingest and query jobs;
 - :mod:`.tooling`: the Tooling API's ``CustomField``;
 - :mod:`.auth`: the OAuth 2.0 token endpoint;
+- :mod:`.convert`: Lead conversion, as a rep does it (``/__sandbox/convert-lead``);
 - :mod:`.admin`: the ``/__sandbox/records`` dump.
 
 Objects, fields, ids and value rules are in :mod:`connectors.sandbox.salesforce_schema`; the

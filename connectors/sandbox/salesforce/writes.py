@@ -6,7 +6,8 @@ external ids repeated within the call, prefetches the records and index keys the
 into a :class:`~.batch._Batch`, applies each operation in turn (validate, then stage the change)
 and writes the batch, or, with ``allOrNone`` and a failed record, rolls everything back and reports
 every record as failed. The ``lock_row`` fault fails every record of a call with
-``UNABLE_TO_LOCK_ROW``.
+``UNABLE_TO_LOCK_ROW``. A converted Lead (:mod:`.convert`) is read-only: an update or upsert that
+reaches it fails with ``CANNOT_UPDATE_CONVERTED_LEAD``.
 """
 
 from __future__ import annotations
@@ -152,6 +153,9 @@ class WritesMixin(ValidationMixin):
                 creating = True
                 if fd.name != "Id" and not op.ext_in_values:
                     values = {**values, fd.name: op.ext_value}
+        if target is not None and op.sobject == "Lead" and target[2].get("IsConverted"):
+            # A converted Lead is read-only (see convert.py): Salesforce refuses any update of it.
+            return fail([rec_error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")], rid)
         errors, data = self._validate(b, op.sobject, values, target[2] if target else None, creating, rid)
         if errors:
             return fail(errors, rid)
