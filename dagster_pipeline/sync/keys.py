@@ -21,7 +21,8 @@ that are synced and the ones that cannot be:
 - a row whose key is null, blank or has no host fails with ``missing_key``. Having no key it
   cannot be named by one, so the sync log names it by its place in the model:
   ``(row 17: email is blank)`` — the 1-based row number in the order the warehouse returned
-  the model, and what is wrong; the message adds a few columns to find the row by;
+  the model to this run (a partitioned run: within its days' rows), and what is wrong; the
+  message adds a few columns to find the row by;
 - a row whose key an earlier row already has is ``skipped`` with ``duplicate_key``: the first
   row of a key is synced, the others are not. The log names the row by its key as the model
   spells it (``https://www.samedom.com/``) and the message names the row and key that is synced.
