@@ -334,10 +334,11 @@ class _Pass:
 
     def owned_by_another_key(self, od: ObjectDef, record: dict[str, Any], key: str) -> bool:
         """A company matched by its website/domain that carries our sync key for another domain
-        belongs to that domain (a rep retyped its website): it is not this key's record."""
+        belongs to that domain (a rep retyped its website): it is not this key's record. A sync
+        key written before keys were normalised (``https://www.acme.io/``) is compared normalised."""
         f = od.sync_key_field
-        theirs = (record.get(f) or "") if f else ""
-        return bool(theirs) and str(theirs).strip().lower() != key
+        theirs = record.get(f) if f else None
+        return bool(theirs) and normalise_domain(str(theirs)) != key
 
     def sync_key_extra(self, od: ObjectDef, key: str) -> dict[str, tuple[Any, str]]:
         """Stamp our sync key on a matched record (if the field exists) so later creates stay idempotent."""

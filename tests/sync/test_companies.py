@@ -151,3 +151,14 @@ def test_an_account_carrying_another_domains_sync_key_is_not_taken(sf_runner: Ru
     result = sf_runner.sync(persons(), companies(company("new.io")))
     assert outcome(result, "new.io")["action"] == "create"
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 2
+
+
+def test_an_account_with_a_sync_key_written_before_keys_were_normalised_is_still_ours(sf_runner: Runner,
+                                                                                      sf: Any) -> None:
+    sf_runner.settings_data = {"objects": {"contact": {"create": False}}}
+    sf_runner.setup()
+    old = sf.Account.create({"Name": "Legacy", "Website": "https://www.legacy.io/",
+                             "Warmly_Sync_Key__c": "https://www.legacy.io/"})  # as a loosely spelled model left it
+    result = sf_runner.sync(persons(), companies(company("legacy.io")))
+    assert (outcome(result, "legacy.io")["action"], outcome(result, "legacy.io")["crm_id"]) == ("update", old["id"])
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 1
