@@ -111,6 +111,18 @@ class Warehouse:
             raise self._read_error(model, name, schema, exc) from exc
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
 
+    def columns(self, name: str, schema: str = SYNC_SCHEMA) -> list[str]:
+        """The column names of ``schema.name`` as :meth:`read_model` returns them, without reading its rows."""
+        model = f"{schema}.{name}"
+        self._require_duckdb_file(model)
+        query = f"select * from {self._qualified(schema, name, model)} limit 0"
+        try:
+            with self._engine.connect() as conn:
+                table = self._fetch_arrow(conn, query)
+        except self._errors as exc:
+            raise self._read_error(model, name, schema, exc) from exc
+        return _normalise(table, uppercase_means_lower=self.dialect == "snowflake").columns
+
     def row_count(self, name: str, schema: str = SYNC_SCHEMA) -> int:
         model = f"{schema}.{name}"
         self._require_duckdb_file(model)

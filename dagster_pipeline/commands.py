@@ -9,16 +9,22 @@ from contextlib import nullcontext
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from connectors.errors import ConfigError, WritebackError
 from dagster_pipeline.connect import make_connector, make_warehouse
-from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
+from dagster_pipeline.sync.engine import WorkflowResult, preflight, run_workflow
 from dagster_pipeline.sync.report import as_json, exit_code, print_summary
 from dagster_pipeline.sync.settings import WORKFLOWS, Settings, load_settings
 from dagster_pipeline.sync.setup import run_setup
 from dagster_pipeline.sync.state import SyncStore
 
 err = Console(stderr=True, soft_wrap=True)  # one message, one line: a configuration error names its key
+
+
+def _config_error(exc: ConfigError) -> None:
+    """One line on stderr, never wrapped at the terminal's width, the message taken literally."""
+    err.print(f"[bold red]configuration error:[/] {escape(str(exc))}", soft_wrap=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -43,11 +49,12 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
         connector = make_connector(settings)
         warehouse = make_warehouse()
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
+        _config_error(exc)
         return 2
     workflows = [args.workflow] if args.workflow else list(WORKFLOWS)
     results: list[WorkflowResult] = []
     try:
+        preflight(workflows, settings, warehouse)  # every workflow's settings, before the first CRM call
         with _progress(args) as bar:
             tasks: dict[str, Any] = {}
 
@@ -63,7 +70,7 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
                                             full_refresh=args.full_refresh, progress=tick,
                                             sample_size=10**9 if (args.json and mode == "plan") else 20))
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
+        _config_error(exc)
         return 2
     except WritebackError as exc:
         err.print(f"[bold red]{mode} failed:[/] {exc}")
@@ -81,7 +88,7 @@ def run_setup_command(args: argparse.Namespace) -> int:
         connector = make_connector(settings)
         report = run_setup(settings, connector, dry_run=args.dry_run, store=SyncStore(make_warehouse()))
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
+        _config_error(exc)
         return 2
     except WritebackError as exc:
         err.print(f"[bold red]setup failed:[/] {exc}")

@@ -1,17 +1,26 @@
 """HubSpot reads: batch reads by id or unique property, search by any property, association reads.
 
 Reads cut their inputs at HubSpot's caps (100 per batch read, 100 values per search ``IN``
-filter and 200 results per page, 1,000 ids per associations read) and send each distinct
-value once.
+filter, 5 filter groups per search and 200 results per page, 1,000 ids per associations read)
+and send each distinct value once.
+
+A read may run in *isolating* mode (``failed=`` a dict): a call that still fails after its
+retries records each value it carried, with the error, and the read goes on with the next
+call, so one bad call costs only the keys it carried. The daily allocation spent
+(:class:`ApiLimitExhausted`) and refused credentials (:class:`AuthenticationError`) are never
+isolated: nothing further could succeed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
+from typing import Any
 
 import hubspot.crm.associations.v4 as hs_assoc
 
-from connectors.errors import CrmError
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from connectors.hubspot.transport import HubSpotTransport
 from connectors.hubspot.wire import (
     ASSOC_READ_CAP,
@@ -23,16 +32,19 @@ from connectors.hubspot.wire import (
     _chunks,
 )
 
+SEARCH_GROUPS_CAP = 5  # filter groups (OR-ed) per search request
+
 
 class HubSpotReads(HubSpotTransport):
     """Batch read, search and v4 association reads."""
 
     # -- reads ---------------------------------------------------------------------------
     def read(self, object_type: str, id_property: str | None, values: list[str],
-             properties: list[str]) -> dict[str, dict]:
+             properties: list[str], *, failed: dict[str, str] | None = None) -> dict[str, dict]:
         """Batch read by record id (``id_property=None``) or by a unique property such as
         ``email``: ``{value as given → {"id", "properties"}}``. Values HubSpot does not know
-        are simply absent. E-mails match case-insensitively, like HubSpot's own lookup."""
+        are simply absent. E-mails match case-insensitively, like HubSpot's own lookup. With
+        ``failed``, a batch that fails after its retries puts its values there instead of raising."""
         module, batch, _ = self._object(object_type)
         ignore_case = id_property == "email"
         norm = (lambda v: v.strip().lower()) if ignore_case else (lambda v: v)
@@ -48,10 +60,13 @@ class HubSpotReads(HubSpotTransport):
                 properties_with_history=[], id_property=id_property, inputs=[{"id": v} for v in chunk],
                 properties=props,
             )
-            resp = self._request(
-                f"POST /crm/v3/objects/{object_type}/batch/read", write=False,
-                call=partial(batch.read_with_http_info, model, archived=False, **self._kw()),
-            )
+            with _isolated(failed, [o for v in chunk for o in wanted[v]]) as ok:
+                resp = self._request(
+                    f"POST /crm/v3/objects/{object_type}/batch/read", write=False,
+                    call=partial(batch.read_with_http_info, model, archived=False, **self._kw()),
+                )
+            if not ok:
+                continue
             for r in (resp.body or {}).get("results") or []:
                 rprops = r.get("properties") or {}
                 found = rprops.get(id_property) if id_property else r.get("id")
@@ -72,39 +87,98 @@ class HubSpotReads(HubSpotTransport):
         created twice. Use :meth:`read` on a unique key for that. Search has its own limit
         (about 4–5 requests per second per account), kept by its own limiter.
         """
-        module, _, search = self._object(object_type)
         props = list(dict.fromkeys([*properties, prop]))
         distinct = list(dict.fromkeys(str(v) for v in values if v is not None and str(v) != ""))
         out: dict[str, dict] = {}
         for chunk in _chunks(distinct, SEARCH_IN_CAP):
-            after: str | None = None
-            fetched = 0
-            while True:
-                model = module.PublicObjectSearchRequest(
-                    filter_groups=[module.FilterGroup(filters=[
-                        module.Filter(property_name=prop, operator="IN", values=list(chunk))])],
-                    properties=props, limit=SEARCH_PAGE, after=after,
-                )
-                resp = self._request(
-                    f"POST /crm/v3/objects/{object_type}/search", write=False, search=True,
-                    call=partial(search.do_search_with_http_info, model, **self._kw()),
-                )
-                body = resp.body or {}
-                results = body.get("results") or []
-                for r in results:
-                    out[str(r.get("id"))] = {"id": str(r.get("id")), "properties": r.get("properties") or {}}
-                fetched += len(results)
-                after = ((body.get("paging") or {}).get("next") or {}).get("after")
-                if not after or not results:
-                    break
-                if fetched >= SEARCH_RESULTS_CAP:
-                    raise CrmError(f"search on {object_type}.{prop} matched more than {SEARCH_RESULTS_CAP} "
-                                   "records for one chunk of values; HubSpot cannot page past that",
-                                   crm=CRM, code="SEARCH_LIMIT")
+            groups = [{"filters": [{"propertyName": prop, "operator": "IN", "values": list(chunk)}]}]
+            for r in self._search(object_type, groups, props, what=f"{object_type}.{prop}"):
+                out[r["id"]] = r
         return list(out.values())
 
-    def associations(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[str]]:
-        """``{from id → [to ids]}`` for every id asked (``[]`` when it has none), v4 batch read."""
+    def count_having(self, object_type: str, prop: str) -> int:
+        """How many records have a value in ``prop`` (one search call, as the index sees them)."""
+        groups = [{"filters": [{"propertyName": prop, "operator": "HAS_PROPERTY"}]}]
+        body = self._search_page(object_type, groups, [prop], limit=1, after=None)
+        return int(body.get("total") or 0)
+
+    def search_having(self, object_type: str, prop: str, properties: list[str]) -> list[dict]:
+        """Every record with a value in ``prop``: ``[{"id", "properties"}]``. Search cannot page
+        past 10,000 results: check :meth:`count_having` first (a ``SEARCH_LIMIT`` error otherwise)."""
+        props = list(dict.fromkeys([*properties, prop]))
+        groups = [{"filters": [{"propertyName": prop, "operator": "HAS_PROPERTY"}]}]
+        return list(self._search(object_type, groups, props, what=f"{object_type}.{prop}"))
+
+    def search_containing(self, object_type: str, prop: str, needles: Mapping[str, Sequence[str]],
+                          properties: list[str], *, failed: dict[str, str] | None = None) -> list[dict]:
+        """Records whose ``prop`` holds any of the texts: ``[{"id", "properties"}]``, each once.
+
+        ``needles`` maps a caller's key to the texts to look for on its behalf; each text is a
+        ``CONTAINS_TOKEN`` filter with ``*`` wildcards around it (``*acme.io*``), one filter
+        group per text, at most 5 groups (OR-ed) per request, every text of a key in the same
+        request. The caller decides which key a record belongs to. With ``failed``, a request
+        that fails after its retries puts each key it carried there instead of raising.
+        """
+        props = list(dict.fromkeys([*properties, prop]))
+        batches: list[tuple[list[str], list[str]]] = []
+        for key, texts in needles.items():
+            mine = list(dict.fromkeys(str(t) for t in texts if t))[:SEARCH_GROUPS_CAP]
+            if not mine:
+                continue
+            if not batches or len(batches[-1][1]) + len(mine) > SEARCH_GROUPS_CAP:
+                batches.append(([], []))
+            batches[-1][0].append(key)
+            batches[-1][1].extend(mine)
+        out: dict[str, dict] = {}
+        for keys, texts in batches:
+            groups = [{"filters": [{"propertyName": prop, "operator": "CONTAINS_TOKEN", "value": f"*{t}*"}]}
+                      for t in texts]
+            found: list[dict] = []
+            with _isolated(failed, keys) as ok:
+                found = list(self._search(object_type, groups, props, what=f"{object_type}.{prop}"))
+            if ok:
+                for r in found:
+                    out.setdefault(r["id"], r)
+        return list(out.values())
+
+    def _search(self, object_type: str, groups: list[dict[str, Any]], props: list[str], *,
+                what: str) -> Iterator[dict]:
+        """Every result of one search, page after page (``{"id", "properties"}``)."""
+        after: str | None = None
+        fetched = 0
+        while True:
+            body = self._search_page(object_type, groups, props, limit=SEARCH_PAGE, after=after)
+            results = body.get("results") or []
+            for r in results:
+                yield {"id": str(r.get("id")), "properties": r.get("properties") or {}}
+            fetched += len(results)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after or not results:
+                return
+            if fetched >= SEARCH_RESULTS_CAP:
+                raise CrmError(f"search on {what} matched more than {SEARCH_RESULTS_CAP} "
+                               "records for one chunk of values; HubSpot cannot page past that",
+                               crm=CRM, code="SEARCH_LIMIT")
+
+    def _search_page(self, object_type: str, groups: list[dict[str, Any]], props: list[str], *, limit: int,
+                     after: str | None) -> dict[str, Any]:
+        module, _, search = self._object(object_type)
+        model = module.PublicObjectSearchRequest(
+            filter_groups=[module.FilterGroup(filters=[module.Filter(**_filter_kwargs(f)) for f in g["filters"]])
+                           for g in groups],
+            properties=props, limit=limit, after=after,
+        )
+        resp = self._request(
+            f"POST /crm/v3/objects/{object_type}/search", write=False, search=True,
+            call=partial(search.do_search_with_http_info, model, **self._kw()),
+        )
+        return resp.body or {}
+
+    def associations(self, from_type: str, to_type: str, ids: list[str], *,
+                     failed: dict[str, str] | None = None) -> dict[str, list[str]]:
+        """``{from id → [to ids]}`` for every id asked (``[]`` when it has none), v4 batch read.
+        With ``failed``, a batch that fails after its retries puts its ids there (and leaves them
+        out of the answer) instead of raising."""
         self._check_type(from_type)
         self._check_type(to_type)
         distinct = list(dict.fromkeys(str(i) for i in ids if i is not None and str(i) != ""))
@@ -114,10 +188,16 @@ class HubSpotReads(HubSpotTransport):
         while pending:
             chunk, pending = pending[:ASSOC_READ_CAP], pending[ASSOC_READ_CAP:]
             model = hs_assoc.BatchInputPublicFetchAssociationsBatchRequest(inputs=chunk)
-            resp = self._request(
-                endpoint, write=False,
-                call=partial(self._assoc.get_page_with_http_info, from_type, to_type, model, **self._kw()),
-            )
+            asked = [c["id"] for c in chunk]
+            with _isolated(failed, asked) as ok:
+                resp = self._request(
+                    endpoint, write=False,
+                    call=partial(self._assoc.get_page_with_http_info, from_type, to_type, model, **self._kw()),
+                )
+            if not ok:
+                for i in asked:
+                    out.pop(i, None)
+                continue
             for r in (resp.body or {}).get("results") or []:
                 fid = str((r.get("from") or {}).get("id"))
                 bucket = out.setdefault(fid, [])
@@ -129,3 +209,33 @@ class HubSpotReads(HubSpotTransport):
                 if after:  # more associations than one page holds: ask again from there
                     pending.append({"id": fid, "after": str(after)})
         return out
+
+
+def _filter_kwargs(f: Mapping[str, Any]) -> dict[str, Any]:
+    names = {"propertyName": "property_name", "operator": "operator", "value": "value", "values": "values"}
+    return {names[k]: v for k, v in f.items() if k in names}
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.ok = True
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@contextmanager
+def _isolated(failed: dict[str, str] | None, keys: Sequence[str]) -> Iterator[_Outcome]:
+    """Run one read call; with ``failed`` given, a :class:`CrmError` (other than the daily limit
+    or refused credentials) marks ``keys`` failed and the outcome false instead of raising."""
+    outcome = _Outcome()
+    try:
+        yield outcome
+    except (ApiLimitExhausted, AuthenticationError):
+        raise
+    except CrmError as exc:
+        if failed is None:
+            raise
+        outcome.ok = False
+        for k in keys:
+            failed.setdefault(str(k), str(exc))

@@ -2,15 +2,28 @@
 
 The SOQL itself is built in :mod:`connectors.salesforce.soql`; here the queries are sent,
 retried when Salesforce asks for it, and every page of each is followed.
+
+A read may run in *isolating* mode (``failed=`` a dict): a statement that still fails after
+its retries records each value it carried, with the error, and the read goes on with the next
+statement, so one bad query costs only the keys it carried. The daily allocation spent
+(:class:`ApiLimitExhausted`) and refused credentials (:class:`AuthenticationError`) are never
+isolated: nothing further could succeed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from connectors.salesforce.soql import check_identifier, in_queries, select_fields, unique
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
+from connectors.salesforce.soql import (
+    check_identifier,
+    contains_query_chunks,
+    in_query_chunks,
+    select_fields,
+    unique,
+)
 from connectors.salesforce.transport import SalesforceTransport
 
 
@@ -20,23 +33,62 @@ class SalesforceReads(SalesforceTransport):
     # -- reads ---------------------------------------------------------------------------
 
     def find(
-        self, sobject: str, match_field: str, values: list[str], fields: list[str], *, where: str | None = None
+        self, sobject: str, match_field: str, values: list[str], fields: list[str], *, where: str | None = None,
+        failed: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """Records of ``sobject`` whose ``match_field`` is one of ``values``, with ``fields`` (+ Id).
 
         ``where`` is a trusted SOQL condition written by our code (quote any value in it
         with ``soql.quote``); it is ANDed in parentheses. Values are sent once each, quoted
         by ``format_soql``, in as many queries as needed to keep every URL within budget,
-        and every page of each query is followed.
+        and every page of each query is followed. With ``failed``, a query that fails after
+        its retries puts each of its values there (with the error) instead of raising.
         """
         check_identifier(sobject, "object name")
         check_identifier(match_field, "field name")
         columns = select_fields(fields, "Id", match_field)
         wanted = unique(str(v) for v in values if v is not None)
-        out: list[dict[str, Any]] = []
         query_url = self.sf.base_url + "query/"
-        for soql in in_queries(query_url, sobject, match_field, wanted, columns, where=where):
-            out.extend(self._query_all(soql))
+        chunks = in_query_chunks(query_url, sobject, match_field, wanted, columns, where=where)
+        return self._read_chunks(chunks, failed)
+
+    def find_containing(
+        self, sobject: str, match_field: str, needles: Mapping[str, Sequence[str]], fields: list[str], *,
+        failed: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Records of ``sobject`` whose ``match_field`` contains any of the texts, with ``fields`` (+ Id).
+
+        ``needles`` maps a caller's key to the texts to look for on its behalf (``LIKE
+        '%text%'``, case-insensitive, the text escaped so ``%`` and ``_`` match only
+        themselves). A record is returned once, however many texts it contains; the caller
+        decides which key it belongs to. Statements are cut to the URL budget with every text
+        of a key in the same one; with ``failed``, a statement that fails after its retries
+        puts each key it carried there instead of raising.
+        """
+        check_identifier(sobject, "object name")
+        check_identifier(match_field, "field name")
+        columns = select_fields(fields, "Id", match_field)
+        groups = [(k, unique(str(t) for t in texts if t)) for k, texts in needles.items()]
+        query_url = self.sf.base_url + "query/"
+        chunks = contains_query_chunks(query_url, sobject, match_field, groups, columns)
+        seen: dict[str, dict[str, Any]] = {}
+        for record in self._read_chunks(chunks, failed):
+            seen.setdefault(str(record.get("Id")), record)
+        return list(seen.values())
+
+    def _read_chunks(self, chunks: Iterator[tuple[list[str], str]],
+                     failed: dict[str, str] | None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for keys, soql in chunks:
+            try:
+                out.extend(list(self._query_all(soql)))
+            except (ApiLimitExhausted, AuthenticationError):
+                raise
+            except CrmError as exc:
+                if failed is None:
+                    raise
+                for key in keys:
+                    failed.setdefault(key, str(exc))
         return out
 
     def _query_all(self, soql: str) -> Iterator[dict[str, Any]]:

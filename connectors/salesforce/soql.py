@@ -1,4 +1,4 @@
-"""Building SOQL safely: validated identifiers, quoted values, ``IN`` lists cut to fit a URL.
+"""Building SOQL safely: validated identifiers, quoted values, ``IN`` and ``LIKE`` lists cut to fit a URL.
 
 A REST query travels in the URL (``GET …/query?q=…``), and Salesforce refuses a request
 whose URI and headers together pass 16,384 bytes (414 / 431). So a long ``IN`` list is cut
@@ -8,13 +8,14 @@ calls (short values) or overflow (long, escape-heavy ones).
 
 Values are quoted only by simple-salesforce's ``format_soql``, which escapes ``\\`` and
 ``'`` (and ``"``, newlines, tabs…) the way the SOQL reference documents; identifiers are
-never quoted, so they are checked against a strict pattern instead.
+never quoted, so they are checked against a strict pattern instead. A text looked for with
+``LIKE`` is also escaped for ``LIKE`` (``\\%``, ``\\_``), so it never acts as a wildcard.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from urllib.parse import quote_plus, urlencode
 
 from simple_salesforce.format import format_soql
@@ -71,29 +72,93 @@ def in_queries(
     ``max_url_bytes``. ``where`` is a trusted SOQL fragment written by our own code (build
     any value in it with :func:`quote`); it is never built from raw input here.
     """
+    for _, statement in in_query_chunks(query_url, sobject, match_field, values, fields, where=where,
+                                        max_url_bytes=max_url_bytes):
+        yield statement
+
+
+def in_query_chunks(
+    query_url: str,
+    sobject: str,
+    match_field: str,
+    values: list[str],
+    fields: list[str],
+    *,
+    where: str | None = None,
+    max_url_bytes: int = MAX_QUERY_URL_BYTES,
+) -> Iterator[tuple[list[str], str]]:
+    """:func:`in_queries`, each statement with the values it carries (so a failed one names them)."""
     check_identifier(sobject, "object name")
     check_identifier(match_field, "field name")
     for f in fields:
         check_identifier(f, "field name")
     head = f"SELECT {', '.join(fields)} FROM {sobject} WHERE {match_field} IN ("
     tail = ")" + (f" AND ({where})" if where else "")
-    # urlencode / quote_plus encode character by character, so encoded lengths add up.
+    for group, terms in _pack(query_url, head, tail, ",", [(v, [quote(v)]) for v in values], max_url_bytes,
+                              what=match_field):
+        yield group, head + ",".join(terms) + tail
+
+
+def like_contains(text: str) -> str:
+    """A quoted SOQL ``LIKE`` pattern matching any value that contains ``text``.
+
+    ``text`` is escaped as a string literal and then for ``LIKE`` (``%`` becomes ``\\%``, ``_``
+    becomes ``\\_``, as the SOQL reference documents), by ``format_soql``'s ``:like`` spec, so
+    it matches only itself.
+    """
+    return "'%" + format_soql("{:like}", text) + "%'"
+
+
+def contains_query_chunks(
+    query_url: str,
+    sobject: str,
+    match_field: str,
+    needles: Sequence[tuple[str, Sequence[str]]],
+    fields: list[str],
+    *,
+    max_url_bytes: int = MAX_QUERY_URL_BYTES,
+) -> Iterator[tuple[list[str], str]]:
+    """``SELECT … WHERE match_field LIKE '%n1%' OR match_field LIKE '%n2%' …`` statements.
+
+    ``needles`` pairs a caller's key with the texts to look for on its behalf; every text of a
+    key goes in the same statement, so each statement comes with the keys it covers. SOQL has
+    no ``LIKE IN``, so the terms are OR-ed; statements are cut to the URL budget as in
+    :func:`in_queries`. ``LIKE`` compares case-insensitively, as SOQL does.
+    """
+    check_identifier(sobject, "object name")
+    check_identifier(match_field, "field name")
+    for f in fields:
+        check_identifier(f, "field name")
+    head = f"SELECT {', '.join(fields)} FROM {sobject} WHERE "
+    items = [(key, [f"{match_field} LIKE {like_contains(t)}" for t in texts]) for key, texts in needles if texts]
+    for group, terms in _pack(query_url, head, "", " OR ", items, max_url_bytes, what=match_field):
+        yield group, head + " OR ".join(terms)
+
+
+def _pack(
+    query_url: str, head: str, tail: str, sep: str, items: list[tuple[str, list[str]]], max_url_bytes: int,
+    *, what: str,
+) -> Iterator[tuple[list[str], list[str]]]:
+    """Cut ``items`` (a key and its SOQL terms) into statements whose URL fits ``max_url_bytes``.
+
+    urlencode / quote_plus encode character by character, so encoded lengths add up.
+    """
     base = len(query_url) + len(urlencode({"q": head + tail})) + 1  # +1 for the "?"
     if base >= max_url_bytes:
         raise ValueError("the query without values is already longer than the URL budget")
-    comma = len(quote_plus(","))
-    chunk: list[str] = []
+    gap = len(quote_plus(sep))
+    keys: list[str] = []
+    terms: list[str] = []
     size = base
-    for value in values:
-        literal = quote(value)
-        cost = len(quote_plus(literal)) + (comma if chunk else 0)
-        if chunk and size + cost > max_url_bytes:
-            yield head + ",".join(chunk) + tail
-            chunk, size = [], base
-            cost = len(quote_plus(literal))
-        if size + cost > max_url_bytes:
-            raise ValueError(f"a {match_field} value of {len(value)} characters cannot fit in a query URL")
-        chunk.append(literal)
-        size += cost
-    if chunk:
-        yield head + ",".join(chunk) + tail
+    for key, item_terms in items:
+        cost = sum(len(quote_plus(t)) for t in item_terms) + gap * (len(item_terms) - 1)
+        if terms and size + gap + cost > max_url_bytes:
+            yield keys, terms
+            keys, terms, size = [], [], base
+        if size + (gap if terms else 0) + cost > max_url_bytes:
+            raise ValueError(f"a {what} value of {len(key)} characters cannot fit in a query URL")
+        size += (gap if terms else 0) + cost
+        keys.append(key)
+        terms.extend(item_terms)
+    if terms:
+        yield keys, terms

@@ -100,12 +100,15 @@ class Fault:
       any other kind        is left for the sandbox to consult with :meth:`App.take_fault`
                             (e.g. Salesforce ``lock_row``).
     A fault fires for the next ``count`` matching calls (``None`` = unlimited), each with
-    probability ``rate`` (1.0 = always), on requests whose method and path match.
+    probability ``rate`` (1.0 = always), on requests whose method and path match — and, with
+    ``query``, whose decoded query string (``q=SELECT Id FROM Contact WHERE …``) matches too,
+    so one SOQL statement can fail while others succeed.
     """
 
     kind: str
     method: str | None = None
     path: str | None = None  # regex searched in the request path
+    query: str | None = None  # regex searched in the decoded query string ("k=v&k2=v2")
     count: int | None = 1
     rate: float = 1.0
     status: int = 500
@@ -121,6 +124,10 @@ class Fault:
             return False
         if self.path and not re.search(self.path, req.path):
             return False
+        if self.query:
+            text = "&".join(f"{k}={v}" for k, values in req.query.items() for v in values)
+            if not re.search(self.query, text):
+                return False
         return True
 
     def public(self) -> dict[str, Any]:

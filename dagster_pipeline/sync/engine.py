@@ -2,7 +2,9 @@
 
 Flow for one workflow (DESIGN.md "Data flow"):
 
-1. read the workflow's two sync models from the warehouse;
+1. read the workflow's two sync models from the warehouse, check the settings against their
+   columns (before any CRM call), and key every row (:mod:`~dagster_pipeline.sync.keys`): a
+   row without a usable key fails ``missing_key``, a second row of a key is ``duplicate_key``;
 2. **schema gate** — describe each CRM object once; if a required field is missing, every
    record of that object fails with ``missing_required_field`` and nothing of it is written;
 3. **fingerprint** each record; one equal to the last *successful* write is ``unchanged``
@@ -11,7 +13,16 @@ Flow for one workflow (DESIGN.md "Data flow"):
    (create / update of changed fields only / unchanged / skipped / failed);
 5. **apply** (``sync`` only): companies first, then people linked to them; idempotent creates
    keyed on our sync key; per-record errors isolated;
-6. write the sync log and the new state to the warehouse.
+6. write the sync log and the new state to the warehouse — also for a run that stopped or
+   failed part-way, so what was written is remembered;
+7. check the **accounting invariant**: every row of each sync model has exactly one outcome
+   row. A run that cannot keep it raises :class:`AccountingError` rather than under-report.
+
+Failures are isolated where they happen: a read that fails after its retries fails the
+records it was for (``read_failed``), a write failure fails the records it carried; the rest
+of the run goes on. The daily API allocation spent stops the run cleanly (what is left fails
+``api_limit_exhausted``); anything else that stops it (refused credentials, a bug) fails what
+is left with ``run_aborted``, writes the log, and raises.
 
 The engine knows nothing of Dagster. It takes a connector object (``SalesforceConnector`` /
 ``HubSpotConnector``), never a Dagster resource.
@@ -21,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,12 +41,20 @@ from typing import Any, Literal
 import polars as pl
 
 from connectors.crm import ObjectSchema, RecordResult
-from connectors.errors import ApiLimitExhausted, CrmError
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
-from dagster_pipeline.sync.outcomes import ObjectSummary, Outcome, OutcomeLog, summarise
-from dagster_pipeline.sync.records import INVALID, KEY, NOTES, build_desired, with_fingerprint
-from dagster_pipeline.sync.settings import Settings
+from dagster_pipeline.sync.keys import KEY, Keyed, display_forms, key_rows, normalise_domain, normalise_domains
+from dagster_pipeline.sync.outcomes import (
+    AccountingError,
+    ObjectSummary,
+    Outcome,
+    OutcomeLog,
+    accounting_problems,
+    summarise,
+)
+from dagster_pipeline.sync.records import INVALID, NOTES, build_desired, check_columns, with_fingerprint
+from dagster_pipeline.sync.settings import CRM_OBJECTS, Settings
 from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utcnow
 
 Mode = Literal["plan", "sync"]
@@ -48,6 +68,8 @@ COMPANY_ID = "__company_id"
 WORKFLOW_PRECEDENCE: tuple[str, ...] = ("inbound_agent", "outbound_agent", "website_visitor")
 #: Creates are built and written this many at a time, so memory stays flat however many there are.
 CREATE_CHUNK = 200_000  # one Salesforce Bulk 2.0 job (100 MB of CSV) holds ~240k Leads
+#: HubSpot search: results per page, filter groups per request, and the most results it pages to.
+HUBSPOT_SEARCH_PAGE, HUBSPOT_SEARCH_GROUPS, HUBSPOT_SEARCH_RESULTS = 200, 5, 10_000
 
 
 @dataclass
@@ -142,6 +164,7 @@ class _Pass:
         self.missing: dict[str, list[str]] = {}
         self.epochs: dict[str, str] = {}
         self.stopped: str | None = None
+        self.company_ids: dict[str, str] = {}  # company key -> CRM id, for linking people
 
     @property
     def org(self) -> str:
@@ -248,15 +271,75 @@ class _Pass:
             done = {id(p) for p, _ in out}
             out += [(p, RecordResult(p.key, False, error_code="api_limit_exhausted", message=str(exc)))
                     for p in pending if id(p) not in done]
+        except AuthenticationError:
+            raise
+        except CrmError as exc:  # the call failed as a whole (after its retries): its records fail
+            done = {id(p) for p, _ in out}
+            out += [(p, RecordResult(p.key, False, error_code=exc.code or "write_failed", message=str(exc)))
+                    for p in pending if id(p) not in done]
         return out
+
+    # -- reads that failed, and records left without an outcome -----------------------------
+    def drop_failed_reads(self, od: ObjectDef, frame: pl.DataFrame, failed: dict[str, str]) -> pl.DataFrame:
+        """Fail the records whose CRM read failed (``read_failed``); the rest of ``frame`` goes on."""
+        if not failed:
+            return frame
+        hit = frame.filter(pl.col(KEY).is_in(list(failed)))
+        for key in hit[KEY].to_list():
+            self.record(Outcome(od.api_name, key, "failed", "failed", reason="read_failed",
+                                message=f"reading the record from the CRM failed: {failed[key]}"))
+        return frame.filter(~pl.col(KEY).is_in(list(failed)))
+
+    def entity_objects(self, entity: str) -> list[str]:
+        """The CRM objects a record of ``entity`` may be logged under."""
+        if entity == "company":
+            return [self.company_object.api_name]
+        return list(dict.fromkeys([self.person_object.api_name, *(od.api_name for od in self.person_objects)]))
+
+    def fail_unaccounted(self, keyed: Keyed, reason: str, message: str) -> None:
+        """Every kept row of ``keyed`` without an outcome yet fails with ``reason``."""
+        objects = self.entity_objects(keyed.entity)
+        seen = self.log.frame().filter(pl.col("object").is_in(objects))["key"]
+        left = keyed.keys.filter(~keyed.keys.is_in(seen.implode()))
+        od = self.company_object if keyed.entity == "company" else self.person_object
+        self.fail_all(od, left, reason, message)
+
+    def run(self, companies: Keyed, persons: Keyed) -> None:
+        """Companies, then people linked to them. A read failing for a whole entity (describe,
+        the org's identity) fails that entity's records with ``read_failed``; the other goes on."""
+        steps: list[tuple[Keyed, Callable[[], None]]] = [
+            (companies, lambda: self.companies(companies.frame)),
+            (persons, lambda: self.persons(persons.frame, self.company_ids)),
+        ]
+        for keyed, step in steps:
+            try:
+                step()
+            except (ApiLimitExhausted, AuthenticationError):
+                raise
+            except CrmError as exc:  # writes never raise these: a read failed after its retries
+                self.fail_unaccounted(keyed, "read_failed", f"reading from the CRM failed: {exc}")
 
     # -- companies (the same shape on both CRMs) -----------------------------------------
     company_object: ObjectDef
     company_name_field: str
     person_object: ObjectDef
+    person_objects: tuple[ObjectDef, ...]
 
-    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str],
+                       failed: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """The CRM's companies for ``domains`` (keys); a key whose read failed goes in ``failed``."""
         raise NotImplementedError
+
+    def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def owned_by_another_key(self, od: ObjectDef, record: dict[str, Any], key: str) -> bool:
+        """A company matched by its website/domain that carries our sync key for another domain
+        belongs to that domain (a rep retyped its website): it is not this key's record. A sync
+        key written before keys were normalised (``https://www.acme.io/``) is compared normalised."""
+        f = od.sync_key_field
+        theirs = record.get(f) if f else None
+        return bool(theirs) and normalise_domain(str(theirs)) != key
 
     def sync_key_extra(self, od: ObjectDef, key: str) -> dict[str, tuple[Any, str]]:
         """Stamp our sync key on a matched record (if the field exists) so later creates stay idempotent."""
@@ -265,10 +348,10 @@ class _Pass:
             return {f: (key, "if_empty")}
         return {}
 
-    def companies(self, frame: pl.DataFrame) -> dict[str, str]:
-        """Plan or write the workflow's companies; returns domain -> CRM id for linking people."""
+    def companies(self, frame: pl.DataFrame) -> None:
+        """Plan or write the workflow's companies; fills :attr:`company_ids` for linking people."""
         od = self.company_object
-        ids: dict[str, str] = {}
+        ids = self.company_ids
         frame = with_fingerprint(frame, self.signature(od))
         desired = build_desired(od, self.settings.object(od.name), frame, workflow=self.workflow,
                                 schema=self.schema(od), path=self.settings.path(od.name))
@@ -279,11 +362,13 @@ class _Pass:
         if missing:  # every record of the object fails, unchanged ones too: the user must hear of it
             self.fail_all(od, pl.concat([unchanged[KEY], in_play[KEY]]), "missing_required_field",
                           self.missing_message(od, missing))
-            return ids
+            return
         self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
         if in_play.is_empty():
-            return ids
-        current = self.find_companies(od, in_play[KEY].to_list(), desired.fields)
+            return
+        failed: dict[str, str] = {}
+        current = self.find_companies(od, in_play[KEY].to_list(), desired.fields, failed)
+        in_play = self.drop_failed_reads(od, in_play, failed)
         pending: list[_Pending] = []
         for row in _rows(in_play.filter(pl.col(KEY).is_in(list(current)))):
             cur = current[row[KEY]]
@@ -303,7 +388,7 @@ class _Pass:
             self.plan_only(pending)
             for _ in chunks:  # planned creates are logged column-wise; nothing to write
                 pass
-            return ids
+            return
         for batch in (pending, *chunks):
             results = self.write(batch, od.api_name)
             self.settle(results)
@@ -311,7 +396,6 @@ class _Pass:
                 crm_id = r.crm_id or p.crm_id
                 if r.ok and crm_id:
                     ids[p.key] = crm_id
-        return ids
 
     def _tick(self, label: str, done: int, total: int) -> None:
         if self.progress:
@@ -478,8 +562,11 @@ def _deleted(in_play_new: pl.DataFrame) -> pl.Series:
 
 
 def _with_company_id(frame: pl.DataFrame, company_ids: dict[str, str]) -> pl.DataFrame:
-    """Add ``__company_id``: the CRM id of the company each person links to (null if none yet)."""
-    domain = pl.col("company_domain").cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+    """Add ``__company_id``: the CRM id of the company each person links to (null if none yet).
+
+    ``company_domain`` is already the company's key (:func:`~dagster_pipeline.sync.keys.key_rows`).
+    """
+    domain = pl.col("company_domain").cast(pl.Utf8)
     return frame.with_columns(domain.replace_strict(company_ids, default=None, return_dtype=pl.Utf8).alias(COMPANY_ID))
 
 
@@ -509,25 +596,6 @@ def _rows(frame: pl.DataFrame) -> Iterable[dict[str, Any]]:
 # Salesforce
 # ------------------------------------------------------------------------------------------
 
-def _website_variants(domain: str) -> list[str]:
-    """The ways a rep may have typed a company's website, for an exact-match SOQL ``IN``."""
-    out = []
-    for host in (domain, f"www.{domain}"):
-        for prefix in ("", "http://", "https://"):
-            out += [f"{prefix}{host}", f"{prefix}{host}/"]
-    return out
-
-
-def normalise_domain(value: str | None) -> str | None:
-    if not value:
-        return None
-    v = value.strip().lower()
-    for prefix in ("https://", "http://"):
-        v = v.removeprefix(prefix)
-    v = v.removeprefix("www.").split("/")[0].split("?")[0]
-    return v or None
-
-
 class _SalesforcePass(_Pass):
     def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
         key_field = od.sync_key_field
@@ -543,11 +611,21 @@ class _SalesforcePass(_Pass):
     company_object = OBJECTS["salesforce"]["account"]
     company_name_field = "Name"
     person_object = OBJECTS["salesforce"]["lead"]  # where skipped/failed people are logged before matching
+    person_objects = (OBJECTS["salesforce"]["lead"], OBJECTS["salesforce"]["contact"])
 
-    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
-        return self.find_accounts(od, domains, fields)
+    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str],
+                       failed: dict[str, str]) -> dict[str, dict[str, Any]]:
+        return self.find_accounts(od, domains, fields, failed)
 
-    def find_accounts(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+    def find_accounts(self, od: ObjectDef, domains: list[str], fields: list[str],
+                      failed: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Accounts by our sync key (exact ``IN``), then the rest by ``Website``.
+
+        A rep may have typed the website any way (``https://www.acme.io/about``), which an exact
+        match cannot see: the Website pass asks for every Account whose Website *contains* the
+        domain (``LIKE '%acme.io%'``, OR-ed, as many per query as the URL allows) and keeps those
+        whose Website normalises to exactly the key. The oldest such Account wins.
+        """
         schema = self.schema(od)
         select = ["Id", "Website", *[f for f in fields if f in schema.fields and f not in ("Id", "Website")]]
         key_field = od.sync_key_field
@@ -555,16 +633,17 @@ class _SalesforcePass(_Pass):
         if key_field and key_field in schema.fields:
             if key_field not in select:
                 select.append(key_field)
-            for rec in self.conn.find("Account", key_field, domains, select):
-                k = (rec.get(key_field) or "").lower()
+            for rec in self.conn.find("Account", key_field, domains, select, failed=failed):
+                k = (rec.get(key_field) or "").strip().lower()
                 found.setdefault(k, rec)
-        rest = [d for d in domains if d not in found]
-        if rest:
-            variants = [v for d in rest for v in _website_variants(d)]
-            matches = self.conn.find("Account", "Website", variants, select + ["CreatedDate"])
-            for rec in sorted(matches, key=lambda r: r.get("CreatedDate") or ""):  # oldest account wins
-                dom = normalise_domain(rec.get("Website"))
-                if dom in rest and dom not in found:
+        rest = [d for d in domains if d not in found and d not in failed]
+        if rest and "Website" in schema.fields:
+            matches = self.conn.find_containing("Account", "Website", {d: display_forms(d) for d in rest},
+                                                select + ["CreatedDate"], failed=failed)
+            matches = sorted(matches, key=lambda r: r.get("CreatedDate") or "")  # oldest account wins
+            wanted = {d for d in rest if d not in failed}
+            for rec, dom in zip(matches, normalise_domains([r.get("Website") for r in matches]), strict=True):
+                if dom in wanted and dom not in found and not self.owned_by_another_key(od, rec, dom):
                     found[dom] = rec
         return found
 
@@ -591,13 +670,15 @@ class _SalesforcePass(_Pass):
         if in_play.is_empty():
             return
         keys = in_play[KEY].to_list()
-        contacts = self.find_people(contact_od, keys, contact.fields, None)
-        rest = [k for k in keys if k not in contacts]
-        leads = self.find_people(lead_od, rest, lead.fields, "IsConverted = false") if rest else {}
-        unknown = [k for k in rest if k not in leads]
+        failed: dict[str, str] = {}
+        contacts = self.find_people(contact_od, keys, contact.fields, None, failed)
+        rest = [k for k in keys if k not in contacts and k not in failed]
+        leads = self.find_people(lead_od, rest, lead.fields, "IsConverted = false", failed) if rest else {}
+        unknown = [k for k in rest if k not in leads and k not in failed]
         if unknown:  # a converted Lead is read-only: the person lives on in the Contact it became
-            contacts.update(self.converted_contacts(contact_od, unknown, contact.fields))
-        matched = [*contacts, *leads]
+            contacts.update(self.converted_contacts(contact_od, unknown, contact.fields, failed))
+        in_play = self.drop_failed_reads(lead_od, in_play, failed)  # a Contact or a Lead unseen: neither is safe
+        matched = [k for k in (*contacts, *leads) if k not in failed]
         lead_rows = {r[KEY]: r for r in _rows(lead.frame.filter(pl.col(KEY).is_in(list(leads))))}
         contact_rows = {r[KEY]: r for r in _rows(contact.frame.filter(pl.col(KEY).is_in(list(contacts))))}
         pending: dict[str, list[_Pending]] = {"Lead": [], "Contact": []}
@@ -650,7 +731,7 @@ class _SalesforcePass(_Pass):
                     self.settle(self.write(batch, obj))
 
     def find_people(self, od: ObjectDef, emails: list[str], fields: list[str], where: str | None,
-                    match_field: str = "Email") -> dict[str, dict[str, Any]]:
+                    failed: dict[str, str], match_field: str = "Email") -> dict[str, dict[str, Any]]:
         if not emails:
             return {}
         schema = self.schema(od)
@@ -660,25 +741,28 @@ class _SalesforcePass(_Pass):
         select = ["Id", "Email", "CreatedDate",
                   *[f for f in dict.fromkeys(wanted) if f and f in schema.fields and f not in ("Id", "Email")]]
         found: dict[str, dict[str, Any]] = {}
-        for rec in sorted(self.conn.find(od.api_name, match_field, emails, select, where=where),
+        for rec in sorted(self.conn.find(od.api_name, match_field, emails, select, where=where, failed=failed),
                           key=lambda r: r.get("CreatedDate") or ""):
             key = str(rec.get(match_field) or "")
             found.setdefault(key.strip().lower() if match_field == "Email" else key, rec)  # oldest duplicate wins
         return found
 
-    def converted_contacts(self, od: ObjectDef, emails: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
+    def converted_contacts(self, od: ObjectDef, emails: list[str], fields: list[str], failed: dict[str, str]
+                           ) -> dict[str, dict[str, Any]]:
         """email -> the Contact a rep converted that person's Lead into, whatever the Contact's own email.
 
         A converted Lead is read-only (``CANNOT_UPDATE_CONVERTED_LEAD``) and keeps our sync key, so
         neither an update nor an idempotent create can go to it: the person is written to its Contact.
         """
         converted = self.conn.find("Lead", "Email", emails, ["Email", "ConvertedContactId", "CreatedDate"],
-                                   where="IsConverted = true")
+                                   where="IsConverted = true", failed=failed)
         by_contact: dict[str, str] = {}
         for rec in sorted(converted, key=lambda r: r.get("CreatedDate") or ""):
             if rec.get("ConvertedContactId"):
                 by_contact.setdefault(str(rec["ConvertedContactId"]), (rec.get("Email") or "").strip().lower())
-        found = self.find_people(od, list(by_contact), fields, None, match_field="Id")
+        lost: dict[str, str] = {}
+        found = self.find_people(od, list(by_contact), fields, None, lost, match_field="Id")
+        failed.update({by_contact[cid]: reason for cid, reason in lost.items() if cid in by_contact})
         return {by_contact[cid]: rec for cid, rec in found.items() if cid in by_contact}
 
 
@@ -707,24 +791,57 @@ class _HubSpotPass(_Pass):
     company_object = OBJECTS["hubspot"]["company"]
     company_name_field = "name"
     person_object = OBJECTS["hubspot"]["contact"]
+    person_objects = (OBJECTS["hubspot"]["contact"],)
 
-    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
-        """Our own companies by the unique sync key (batch read); the rest by domain (search)."""
+    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str],
+                       failed: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Our own companies by the unique sync key (batch read); the rest by domain (search).
+
+        The domain a rep typed may be any spelling (``https://www.acme.io/about``), so companies
+        are matched on the normalised domain, never on the raw text: see :meth:`by_domain`.
+        """
         schema = self.schema(od)
         props = [f for f in fields if f in schema.fields]
         found: dict[str, dict[str, Any]] = {}
         key_prop = od.sync_key_field
         if key_prop and key_prop in schema.fields:
-            for k, obj in self.conn.read(od.api_name, key_prop, domains, props + [key_prop]).items():
-                found[k.lower()] = self._current(obj)
-        rest = [k for k in domains if k not in found]
-        if rest:
-            matches = self.conn.search_in(od.api_name, "domain", rest, props + ([key_prop] if key_prop else []))
-            for obj in sorted(matches, key=lambda o: int(o["id"]) if str(o["id"]).isdigit() else 0):
-                dom = normalise_domain((obj.get("properties") or {}).get("domain"))
-                if dom is not None and dom in rest and dom not in found:
-                    found[dom] = self._current(obj)  # the oldest company with that domain wins
+            for k, obj in self.conn.read(od.api_name, key_prop, domains, props + [key_prop], failed=failed).items():
+                found[k.strip().lower()] = self._current(obj)
+        rest = [k for k in domains if k not in found and k not in failed]
+        if rest and "domain" in schema.fields:
+            matches = self.by_domain(od, rest, props + ([key_prop] if key_prop else []), failed)
+            matches = sorted(matches, key=lambda o: int(o["id"]) if str(o["id"]).isdigit() else 0)
+            wanted = {k for k in rest if k not in failed}
+            doms = normalise_domains([(o.get("properties") or {}).get("domain") for o in matches])
+            for obj, dom in zip(matches, doms, strict=True):
+                current = self._current(obj)
+                if dom in wanted and dom not in found and not self.owned_by_another_key(od, current, dom):
+                    found[dom] = current  # the oldest company with that domain wins
         return found
+
+    def by_domain(self, od: ObjectDef, keys: list[str], props: list[str], failed: dict[str, str]) -> list[dict]:
+        """Companies whose ``domain`` may normalise to one of ``keys``, the cheapest way.
+
+        A search can OR only 5 ``CONTAINS_TOKEN *acme.io*`` filters, so looking for each key costs
+        a call per 5 keys. Count first: when the portal has no company with a domain there is
+        nothing to find (a first sync); when reading every company that has one takes fewer
+        calls (200 a page, up to search's 10,000), read them all and match here.
+        """
+        try:
+            total = self.conn.count_having(od.api_name, "domain")
+            if total == 0:
+                return []
+            pages = math.ceil(total / HUBSPOT_SEARCH_PAGE)
+            if total <= HUBSPOT_SEARCH_RESULTS and pages <= math.ceil(len(keys) / HUBSPOT_SEARCH_GROUPS):
+                return list(self.conn.search_having(od.api_name, "domain", props))
+        except (ApiLimitExhausted, AuthenticationError):
+            raise
+        except CrmError as exc:
+            for k in keys:
+                failed.setdefault(k, str(exc))
+            return []
+        return list(self.conn.search_containing(od.api_name, "domain", {k: display_forms(k) for k in keys}, props,
+                                                failed=failed))
 
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         od = OBJECTS["hubspot"]["contact"]
@@ -746,12 +863,18 @@ class _HubSpotPass(_Pass):
             return
         schema = self.schema(od)
         props = [f for f in desired.fields if f in schema.fields]
+        failed: dict[str, str] = {}
         found = {k.lower(): self._current(o) for k, o in
-                 self.conn.read(od.api_name, "email", in_play[KEY].to_list(), props).items()}
+                 self.conn.read(od.api_name, "email", in_play[KEY].to_list(), props, failed=failed).items()}
         linked: dict[str, list[str]] = {}
         to_check = [found[r[KEY]]["id"] for r in _rows(in_play) if r[KEY] in found and r[COMPANY_ID]]
         if to_check:
-            linked = self.conn.associations("contacts", "companies", to_check)
+            unread: dict[str, str] = {}
+            linked = self.conn.associations("contacts", "companies", to_check, failed=unread)
+            by_id = {cur["id"]: k for k, cur in found.items()}
+            for contact_id, err in unread.items():
+                failed.setdefault(by_id[contact_id], err)
+        in_play = self.drop_failed_reads(od, in_play, failed)
         pending: list[_Pending] = []
         for row in _rows(in_play.filter(pl.col(KEY).is_in(list(found)))):
             cur = found[row[KEY]]
@@ -782,16 +905,21 @@ class _HubSpotPass(_Pass):
         pairs = [(p.key, r.crm_id or p.crm_id, p.company_id) for p, r in results
                  if r.ok and p.company_id and (r.crm_id or p.crm_id)]
         link_results: dict[str, RecordResult] = {}
+        link_error: str | None = None
         if pairs and not self.stopped:
             try:
                 link_results = {r.key: r for r in self.conn.associate_default("contacts", "companies", pairs)}
             except ApiLimitExhausted as exc:
                 self.stopped = str(exc)
+            except AuthenticationError:
+                raise
+            except CrmError as exc:
+                link_error = str(exc)
         final: list[tuple[_Pending, RecordResult]] = []
         for p, r in results:
             lr = link_results.get(p.key)
             if r.ok and p.company_id and (lr is None or not lr.ok):
-                msg = lr.message if lr else (self.stopped or "company link not written")
+                msg = lr.message if lr else (self.stopped or link_error or "company link not written")
                 r = RecordResult(p.key, False, crm_id=r.crm_id or p.crm_id, error_code="link_failed", message=msg)
             final.append((p, r))
         self.settle(final)
@@ -813,35 +941,101 @@ def run_workflow(
     persons: pl.DataFrame | None = None,
     companies: pl.DataFrame | None = None,
 ) -> WorkflowResult:
-    """Plan or sync one workflow; every record of its two sync models gets one outcome."""
+    """Plan or sync one workflow; every row of its two sync models gets exactly one outcome.
+
+    Raises :class:`ConfigError` before any CRM call when the settings do not fit the sync
+    models, :class:`AccountingError` (after writing the log) when the outcomes do not account
+    for every row, and re-raises what stopped a run part-way (after failing what was left with
+    ``run_aborted`` and writing the log and state of what was done).
+    """
     run_id = run_id or uuid.uuid4().hex[:12]
     run_at = utcnow()
     store = SyncStore(warehouse)
     crm = settings.crm
     companies = companies if companies is not None else warehouse.read_model(sync_model(workflow, "company"))
     persons = persons if persons is not None else warehouse.read_model(sync_model(workflow, "person"))
+    enabled = settings.workflow_enabled(workflow)
+    if enabled:  # before the first CRM call: a bad setting writes nothing anywhere
+        check_config(workflow, settings, persons.columns, companies.columns)
     cls = _SalesforcePass if crm == "salesforce" else _HubSpotPass
     calls_before = _calls(connector)
     p = cls(workflow, settings, connector, store, mode=mode, full_refresh=full_refresh, run_id=run_id,
             progress=progress, sample_size=sample_size)
-    if not settings.workflow_enabled(workflow):
-        p.skip_all(p.company_object, companies["domain"], "workflow_disabled")
-        p.skip_all(p.person_object, persons["email"], "workflow_disabled")
+    keyed_companies = key_rows(companies, "company", obj=p.company_object.api_name,
+                               model=sync_model(workflow, "company"))
+    keyed_persons = key_rows(persons, "person", obj=p.person_object.api_name, model=sync_model(workflow, "person"))
+    p.log.add_frame(keyed_companies.dropped)
+    p.log.add_frame(keyed_persons.dropped)
+    aborted: Exception | None = None
+    if not enabled:
+        p.skip_all(p.company_object, keyed_companies.keys, "workflow_disabled")
+        p.skip_all(p.person_object, keyed_persons.keys, "workflow_disabled")
     else:
         try:
-            company_ids = p.companies(companies)
-            p.persons(persons, company_ids)
-        except ApiLimitExhausted as exc:  # raised by a read: nothing more can be done today
+            p.run(keyed_companies, keyed_persons)
+        except ApiLimitExhausted as exc:  # nothing more can be done today
             p.stopped = str(exc)
-            _fail_unaccounted(p, companies, persons, str(exc))
+            for keyed in (keyed_companies, keyed_persons):
+                p.fail_unaccounted(keyed, "api_limit_exhausted", str(exc))
+        except Exception as exc:  # refused credentials, a bug: account for everything, then raise
+            aborted = exc
+            for keyed in (keyed_companies, keyed_persons):
+                p.fail_unaccounted(keyed, "run_aborted", f"the run stopped before this record: {exc}")
     log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm, org=p._org)
+    problems = accounting_problems(log, [(k, p.entity_objects(k.entity)) for k in (keyed_companies, keyed_persons)])
     if mode == "sync":
-        store.append_log(log)
-        if p.state_rows:
-            store.save_state(pl.DataFrame(p.state_rows, schema=STATE_SCHEMA))
+        try:
+            store.append_log(log)
+            if p.state_rows:
+                store.save_state(pl.DataFrame(p.state_rows, schema=STATE_SCHEMA))
+        except Exception:
+            if aborted is None:
+                raise
+            # The warehouse failing too: the run's own error is the one to report.
+    if aborted is not None:
+        raise aborted
+    if problems:
+        raise AccountingError(f"{workflow}: the sync log does not account for every row of the sync models: "
+                              + "; ".join(problems))
     calls_after = _calls(connector)
     api = {k: calls_after[k] - calls_before[k] for k in calls_after}
     return WorkflowResult(workflow, crm, mode, run_id, log, summarise(log), api, p.samples, p.stopped)
+
+
+def check_config(workflow: str, settings: Settings, person_columns: list[str], company_columns: list[str]) -> None:
+    """Every object's settings against the workflow's sync-model columns; :class:`ConfigError` if not.
+
+    Every object of the CRM is checked, whatever its switches: a ``field_mapping`` naming a
+    column the model lacks, or a model without a column the standard fields or Warmly data are
+    written from, stops the run before its first CRM call.
+    """
+    for name in CRM_OBJECTS[settings.crm]:
+        od = OBJECTS[settings.crm][name]
+        person = od.entity == "person"
+        columns = set(person_columns if person else company_columns)
+        check_columns(od, settings.object(name), columns, model=sync_model(workflow, od.entity),
+                      path=settings.path(name))
+
+
+def preflight(workflows: Iterable[str], settings: Settings, warehouse: Any) -> None:
+    """:func:`check_config` for every enabled workflow, before any of them runs.
+
+    A command that runs several workflows calls this first, so a setting that fits one
+    workflow's models but not another's stops everything before anything was written.
+    Reads only the models' column names when the warehouse can (``Warehouse.columns``).
+    """
+    for wf in workflows:
+        if not settings.workflow_enabled(wf):
+            continue
+        check_config(wf, settings, _columns(warehouse, sync_model(wf, "person")),
+                     _columns(warehouse, sync_model(wf, "company")))
+
+
+def _columns(warehouse: Any, model: str) -> list[str]:
+    columns = getattr(warehouse, "columns", None)
+    if callable(columns):
+        return list(columns(model))
+    return list(warehouse.read_model(model).columns)
 
 
 def org_of(connector: Any) -> str:
@@ -856,13 +1050,5 @@ def _calls(connector: Any) -> dict[str, int]:
     return {"reads": calls.reads, "writes": calls.writes}
 
 
-def _fail_unaccounted(p: _Pass, companies: pl.DataFrame, persons: pl.DataFrame, message: str) -> None:
-    """After a hard stop, every record without an outcome yet fails with ``api_limit_exhausted``."""
-    seen = p.log.frame()["key"].implode()
-    for od, keys in ((p.company_object, companies["domain"]), (p.person_object, persons["email"])):
-        left = keys.cast(pl.Utf8).str.strip_chars().str.to_lowercase()
-        left = left.filter(~left.is_in(seen)).unique(maintain_order=True)
-        p.fail_all(od, left, "api_limit_exhausted", message)
-
-
-__all__ = ["run_workflow", "WorkflowResult", "CrmError", "normalise_domain"]
+__all__ = ["run_workflow", "check_config", "preflight", "WorkflowResult", "AccountingError", "CrmError",
+           "normalise_domain"]

@@ -12,10 +12,16 @@ update      only the changed fields were sent (``changed_fields``); ``reason`` `
 unchanged   nothing to write: same fingerprint as the last successful write, or the CRM
             already holds every value
 skipped     not written on purpose; ``reason`` says why (``create_disabled``,
-            ``update_disabled``, ``workflow_disabled``)
-failed      could not be written; ``reason`` says why (``missing_required_field``,
-            ``invalid_email``, a CRM error code, ``api_limit_exhausted``, …); retried next run
+            ``update_disabled``, ``workflow_disabled``, ``duplicate_key``: another row of
+            the model has the same key and is the one synced)
+failed      could not be written; ``reason`` says why (``missing_key``,
+            ``missing_required_field``, ``invalid_email``, ``read_failed``, a CRM error
+            code, ``api_limit_exhausted``, ``run_aborted``, …); retried next run
 =========== ========================================================================
+
+The **accounting invariant** — each row of each sync model has exactly one outcome row — is
+checked at the end of every run by :func:`accounting_problems`; a run that breaks it raises
+:class:`AccountingError` instead of reporting fewer records than it was given.
 """
 
 from __future__ import annotations
@@ -27,10 +33,48 @@ from typing import Any
 
 import polars as pl
 
+from connectors.errors import WritebackError
+from dagster_pipeline.sync.keys import DROPPED_REASONS, Keyed
 from dagster_pipeline.sync.state import LOG_SCHEMA
 
 ACTIONS = ("create", "update", "unchanged", "skipped", "failed")
 _COLS = ["object", "key", "crm_id", "action", "status", "reason", "changed_fields", "message"]
+
+
+class AccountingError(WritebackError):
+    """The outcomes of a run do not account for every row of its sync models (a bug: report it)."""
+
+
+def accounting_problems(log: pl.DataFrame, entities: list[tuple[Keyed, list[str]]], *, shown: int = 5) -> list[str]:
+    """What breaks the invariant "each row of each sync model has exactly one outcome row".
+
+    ``entities`` pairs each keyed sync model with the CRM objects its rows are logged under.
+    A kept row (one per key) must have exactly one outcome with its key; every other row
+    exactly one ``missing_key`` / ``duplicate_key`` outcome. Empty when the log is whole.
+    """
+    problems: list[str] = []
+    for keyed, objects in entities:
+        rows = log.filter(pl.col("object").is_in(objects))
+        dropped = pl.col("reason").is_in(DROPPED_REASONS).fill_null(False)
+        kept_rows = rows.filter(~dropped)["key"]
+        expected = keyed.keys
+        missing = expected.filter(~expected.is_in(kept_rows.implode())).head(shown).to_list()
+        extra = kept_rows.filter(~kept_rows.is_in(expected.implode())).head(shown).to_list()
+        twice = kept_rows.filter(kept_rows.is_duplicated()).unique(maintain_order=True).head(shown).to_list()
+        n_dropped = rows.filter(dropped).height
+        if rows.height == keyed.rows and not (missing or extra or twice):
+            continue
+        parts = [f"{keyed.entity} rows: {keyed.rows} in the model, {rows.height} outcomes"]
+        if missing:
+            parts.append(f"no outcome for {', '.join(map(str, missing))}")
+        if twice:
+            parts.append(f"more than one outcome for {', '.join(map(str, twice))}")
+        if extra:
+            parts.append(f"outcomes for keys not in the model: {', '.join(map(str, extra))}")
+        if n_dropped != keyed.rows - expected.len():
+            parts.append(f"{n_dropped} missing/duplicate-key outcomes for {keyed.rows - expected.len()} such rows")
+        problems.append(", ".join(parts))
+    return problems
 
 
 @dataclass(slots=True)

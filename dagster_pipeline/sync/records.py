@@ -1,8 +1,9 @@
 """Desired CRM records, built column-wise from a sync model (polars, no per-row Python).
 
-For one CRM object this yields a frame with ``__key`` (normalised email/domain), one column
-per CRM field we want to write (standard fields, Warmly data, mapped custom fields: a
-constant, a sync-model column or a chat answer), the company key a person links to, and
+For one CRM object this yields a frame with ``__key`` (normalised email/domain, see
+:mod:`~dagster_pipeline.sync.keys`), one column per CRM field we want to write (standard
+fields, Warmly data, mapped custom fields: a constant, a sync-model column or a chat answer),
+the company key a person links to, and
 ``__hash`` — a fingerprint of everything we would write, so an unchanged record can be
 skipped without a single CRM read.
 
@@ -20,9 +21,9 @@ import polars as pl
 from connectors.crm import ObjectSchema
 from connectors.errors import ConfigError
 from dagster_pipeline.sync.catalog import CHAT_ANSWERS, ObjectDef
+from dagster_pipeline.sync.keys import KEY, ROW, key_rows
 from dagster_pipeline.sync.settings import FieldMapping, ObjectSettings
 
-KEY = "__key"
 COMPANY_KEY = "__company_key"
 HASH = "__hash"
 NOTES = "__notes"
@@ -46,6 +47,35 @@ class Desired:
     @property
     def fields(self) -> list[str]:
         return list(self.modes)
+
+
+def check_columns(od: ObjectDef, settings: ObjectSettings, columns: set[str], *, model: str,
+                  path: str | None = None) -> None:
+    """Every sync-model column ``od`` would be written from is in ``columns``, or a :class:`ConfigError`.
+
+    Checked before a run makes its first CRM call, so a typo in ``field_mapping`` (or a custom
+    model without a contract column) stops the run with nothing written anywhere.
+    """
+    def known() -> str:
+        return ", ".join(sorted(c for c in columns if not c.startswith("__")))
+
+    for name, mapping in settings.field_mapping.items():
+        key = f"{path or f'objects.{od.crm}.{od.name}'}.field_mapping.{name}"
+        if mapping.column is not None and mapping.column not in columns:
+            hint = (f"; an answer captured in chat is mapped as {{chat_answer: {mapping.column}}}"
+                    if CHAT_ANSWERS in columns else "")
+            raise ConfigError(f"unknown sync-model column {mapping.column!r}{hint} (not in {model}); "
+                              f"known: {known()}", key=f"{key}.column")
+        if mapping.chat_answer is not None:
+            _mapping_expr(mapping, columns, key)
+    needed = [(od.key_column, f"the {od.entity} key")]
+    needed += [(src.column, f"{od.api_name}.{src.field}") for src in od.standard if src.column]
+    if settings.write_warmly_data:
+        needed += [(w.column, w.api_name(od.crm)) for w in od.warmly if w.column]
+    for column, feeds in needed:
+        if column not in columns:
+            raise ConfigError(f"{model} has no column {column!r} ({feeds} is written from it); a sync model needs "
+                              "every column of the contract in docs/warehouse.md")
 
 
 def _source_expr(column: str | None, value: object, frame_columns: set[str], key: str) -> pl.Expr:
@@ -92,7 +122,12 @@ def build_desired(
     ``schema`` (from describe / properties) trims text to the CRM's length, blanks values a
     restricted picklist would reject (noted per record, the record still goes), and drops
     standard fields this CRM org does not have. ``None`` (no schema yet) keeps everything.
+
+    ``sync_frame`` is normally keyed already (:func:`~dagster_pipeline.sync.keys.key_rows`:
+    ``__key``, one row per key, domains normalised); an unkeyed frame is keyed here the same way.
     """
+    if KEY not in sync_frame.columns:
+        sync_frame = key_rows(sync_frame, od.entity, obj=od.api_name, model="sync model").frame
     cols = set(sync_frame.columns)
     exprs: list[pl.Expr] = []
     modes: dict[str, str] = {}
@@ -115,15 +150,13 @@ def build_desired(
         key = f"{path or f'objects.{od.crm}.{od.name}'}.field_mapping.{name}"
         add(name, _mapping_expr(mapping, cols, key), mapping.mode)
 
-    key_expr = pl.col(od.key_column).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
-    company = (
-        pl.col("company_domain").cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+    company = (  # key_rows has normalised it to the company's key
+        pl.col("company_domain").cast(pl.Utf8)
         if od.entity == "person" and "company_domain" in cols
         else pl.lit(None, dtype=pl.Utf8)
     )
-    passthrough = [pl.col(c) for c in sync_frame.columns if c.startswith("__")]
-    frame = sync_frame.select([key_expr.alias(KEY), company.alias(COMPANY_KEY), *exprs, *passthrough])
-    frame = frame.filter(pl.col(KEY).is_not_null() & (pl.col(KEY) != "")).unique(KEY, keep="first", maintain_order=True)
+    passthrough = [pl.col(c) for c in sync_frame.columns if c.startswith("__") and c != KEY]
+    frame = sync_frame.select([pl.col(KEY), company.alias(COMPANY_KEY), *exprs, *passthrough])
 
     notes: list[pl.Expr] = []
     coerced: list[pl.Expr] = []
@@ -180,6 +213,7 @@ def with_fingerprint(sync_frame: pl.DataFrame, signature: str) -> pl.DataFrame:
     already on the frame (``__company_id``: the CRM id a person links to) are included, so a
     newly created company re-links its people.
     """
-    cols = [pl.col(c) for c in sync_frame.columns if c not in ("activity_date", HASH)]
+    # The row's place in the model (ROW) and its derived key are no part of what is written.
+    cols = [pl.col(c) for c in sync_frame.columns if c not in ("activity_date", HASH, ROW, KEY)]
     cols.append(pl.lit(signature).alias("__signature"))
     return sync_frame.with_columns(pl.struct(cols).hash(seed=7).cast(pl.Utf8).alias(HASH))

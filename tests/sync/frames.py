@@ -15,11 +15,12 @@ COMPANY_TYPES = COMPANY_SCHEMA
 SEEN = dt.datetime(2026, 11, 20, 9, 30)
 
 
-def company(domain: str, **over: Any) -> dict[str, Any]:
+def company(domain: str | None, **over: Any) -> dict[str, Any]:
+    stem = (domain or "unknown").strip().split("//")[-1].split(".")[0] or "unknown"
     row = {
-        "domain": domain, "name": domain.split(".")[0].title(), "website": f"https://{domain}",
+        "domain": domain, "name": stem.title(), "website": f"https://{domain}" if domain else None,
         "industry": "Cloud Services", "employee_count": 250, "annual_revenue": 40_000_000, "country": "US",
-        "linkedin_url": f"https://www.linkedin.com/company/{domain.split('.')[0]}",
+        "linkedin_url": f"https://www.linkedin.com/company/{stem}",
         "first_seen_at": SEEN - dt.timedelta(days=30), "last_seen_at": SEEN, "session_count": 12,
         "page_view_count": 40, "top_pages": "/pricing, /product", "last_referrer": "https://www.google.com/",
         "last_utm_source": "google", "visitor_count": 2, "chat_count": 1, "demo_requested": True,
@@ -30,8 +31,8 @@ def company(domain: str, **over: Any) -> dict[str, Any]:
     return row
 
 
-def person(email: str, domain: str | None = "acme.io", **over: Any) -> dict[str, Any]:
-    local = email.split("@")[0]
+def person(email: str | None, domain: str | None = "acme.io", **over: Any) -> dict[str, Any]:
+    local = (email or "").strip().split("@")[0] or "someone"
     row = {
         "email": email, "first_name": local.split(".")[0].title(), "last_name": "Example", "title": "VP Sales",
         "seniority": "VP", "department": "Sales", "linkedin_url": f"https://www.linkedin.com/in/{local}",

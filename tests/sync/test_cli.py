@@ -151,3 +151,21 @@ def test_failed_records_exit_1_and_are_named(project) -> None:
     assert proc.returncode == 1
     failed = json.loads(proc.stdout)["workflows"]["website_visitor"]["objects"]["Lead"]["failed"]
     assert failed == {"invalid_email": 1}
+
+
+def test_a_mapping_one_workflows_model_lacks_stops_every_workflow_before_any_write(project) -> None:
+    wh = Warehouse(f"duckdb:///{project['db']}")
+    wh.execute("alter table syncs.sync_outbound_agent__persons drop column chat_use_case")
+    wh.close()
+    project["settings"].write_text(
+        "crm: salesforce\nobjects:\n  lead:\n    field_mapping:\n      Description: {column: chat_use_case}\n")
+    assert writeback(project, "setup").returncode == 0
+    project["sandbox"].admin("salesforce", "DELETE", "calls")
+    proc = writeback(project, "sync")  # website_visitor's models fit, and it runs first
+    assert proc.returncode == 2, proc.stderr
+    message = proc.stderr.strip()
+    assert "\n" not in message  # one line, however wide
+    assert "objects.lead.field_mapping.Description.column" in message
+    assert "sync_outbound_agent__persons" in message
+    assert project["sandbox"].calls("salesforce")["total"] == 0  # not one CRM call: nothing written anywhere
+    assert not Warehouse(f"duckdb:///{project['db']}").table_exists("sync_log", schema="writeback")

@@ -55,6 +55,7 @@ def test_read_model_returns_a_polars_frame_with_normalised_dtypes(duck: Warehous
     assert duck.read_model("sync_website_visitor__persons", columns=["demo_requested", "email"]).columns == [
         "demo_requested", "email"]
     assert duck.row_count("sync_website_visitor__persons") == 1
+    assert duck.columns("sync_website_visitor__persons") == frame.columns  # names only, no rows read
 
 
 def test_identifiers_are_quoted_not_pasted(duck: Warehouse) -> None:
@@ -148,6 +149,7 @@ def exercise_snowflake(warehouse: Warehouse, log: pl.DataFrame = LOG) -> None:
     assert frame.row(0) == ("o'hara@acme.io", 3, datetime(2026, 11, 1, 10), date(2026, 11, 1), True)
     assert warehouse.read_model("sync_website_visitor__persons", columns=["email"]).to_dicts() == [
         {"email": "o'hara@acme.io"}]
+    assert warehouse.columns("sync_website_visitor__persons") == frame.columns  # lower-cased as read_model's
 
     warehouse.append("sync_log", log, schema="writeback")
     warehouse.append("sync_log", log.head(1), schema="writeback")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hubspot import HubSpot
+from hubspot.crm.companies import SimplePublicObjectInputForCreate as CompanyInput
 
 from connectors.crm import FieldSpec
+from connectors.errors import CrmError
 from connectors.hubspot.api import HubSpotConnector
-from tests.connectors.hubspot.helpers import sdk_create_contacts, server_calls
+from tests.connectors.hubspot.helpers import fault, sdk_create_contacts, server_calls
 
 
 def test_read_by_email_case_insensitive_with_apostrophe_and_missing(conn: HubSpotConnector, hs: HubSpot,
@@ -71,3 +74,34 @@ def test_associations_read_and_default_associate(conn: HubSpotConnector, hs: Hub
     assert [str(r.to_object_id) for r in page.results] == [acme]
     back = conn.associations("companies", "contacts", [acme])
     assert sorted(back[acme]) == sorted([people[0].crm_id, people[1].crm_id])
+
+
+def test_search_containing_finds_any_spelling_five_texts_a_call(conn: HubSpotConnector, hs: HubSpot,
+                                                                sandbox_clean: Any) -> None:
+    spellings = ["https://www.acme.io/about", "ACME.IO", "https://bücher.de/", "https://a-b.com", "beta.com"]
+    made = {d: hs.crm.companies.basic_api.create(CompanyInput(properties={"domain": d})).id for d in spellings}
+    needles = {"acme.io": ["acme.io"], "xn--bcher-kva.de": ["xn--bcher-kva.de", "bücher.de"], "a_b.com": ["a_b.com"],
+               "gamma.com": ["gamma.com"], "delta.com": ["delta.com"]}
+    found = conn.search_containing("companies", "domain", needles, ["name"])
+    assert sorted(f["id"] for f in found) == sorted(made[d] for d in spellings[:3])
+    assert conn.calls.by_endpoint["POST /crm/v3/objects/companies/search"] == 2  # 6 texts, a key's texts together
+    assert conn.count_having("companies", "domain") == 5
+    assert sorted(f["id"] for f in conn.search_having("companies", "domain", ["name"])) == sorted(made.values())
+
+
+def test_isolating_reads_fail_only_the_calls_that_failed(conn: HubSpotConnector, hs: HubSpot,
+                                                        sandbox_clean: Any) -> None:
+    emails = [f"p{i:03d}@example.com" for i in range(150)]
+    conn.upsert("contacts", "email", [(e, {}) for e in emails])
+    fault(sandbox_clean, kind="status", status=503, count=None, path="contacts/batch/read")
+    failed: dict[str, str] = {}
+    assert conn.read("contacts", "email", emails, [], failed=failed) == {}
+    assert sorted(failed) == emails and "503" in failed[emails[0]]
+    sandbox_clean.admin("hubspot", "DELETE", "faults")
+    fault(sandbox_clean, kind="status", status=502, count=None, path="companies/search")
+    failed = {}
+    assert conn.search_containing("companies", "domain", {"a.io": ["a.io"], "b.io": ["b.io"]}, [],
+                                  failed=failed) == []
+    assert sorted(failed) == ["a.io", "b.io"]
+    with pytest.raises(CrmError):  # without failed=, the error is raised as before
+        conn.search_containing("companies", "domain", {"a.io": ["a.io"]}, [])

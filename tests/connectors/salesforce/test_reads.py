@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from urllib.parse import quote_plus
 
+import pytest
+
+from connectors.errors import CrmError
 from connectors.salesforce.api import SalesforceConnector
-from connectors.salesforce.soql import MAX_QUERY_URL_BYTES, in_queries, quote
+from connectors.salesforce.soql import MAX_QUERY_URL_BYTES, in_queries, in_query_chunks, quote
 from tests.connectors.salesforce.helpers import _insert, _reset
 
 
@@ -57,3 +60,34 @@ def test_find_chunks_long_value_lists_under_the_url_limit(conn: SalesforceConnec
     assert conn.calls.by_endpoint == {"GET query": len(expected)}
     assert len(urls) == len(expected)
     assert all(len(u) <= MAX_QUERY_URL_BYTES < 16_384 for u in urls)
+
+
+def test_find_containing_matches_any_spelling_once_and_escapes_wildcards(conn: SalesforceConnector, sf,
+                                                                         sandbox_clean) -> None:
+    ids = {w: sf.Account.create({"Name": w, "Website": w})["id"] for w in (
+        "https://www.acme.io/about", "ACME.IO", "https://a-b.com", "https://www.o'brien.com/", "https://bücher.de")}
+    conn.calls = _reset(conn)
+    rows = conn.find_containing("Account", "Website", {"acme.io": ["acme.io"], "a_b.com": ["a_b.com"],
+                                                       "o'brien.com": ["o'brien.com"],
+                                                       "xn--bcher-kva.de": ["xn--bcher-kva.de", "bücher.de"]},
+                                ["Name"])
+    assert sorted(r["Id"] for r in rows) == sorted(ids[w] for w in ("https://www.acme.io/about", "ACME.IO",
+                                                                    "https://www.o'brien.com/", "https://bücher.de"))
+    assert conn.calls.by_endpoint == {"GET query": 1}
+
+
+def test_isolating_reads_fail_only_the_statement_that_failed(conn: SalesforceConnector, sf, sandbox_clean) -> None:
+    wanted = [f"o'neil.{i:04d}@a-rather-long-domain-name.example" for i in range(1000)]
+    _insert(sf, [{"LastName": "First", "Company": "Acme", "Email": wanted[0]},
+                 {"LastName": "Last", "Company": "Acme", "Email": wanted[-1]}])
+    chunks = list(in_query_chunks(sf.base_url + "query/", "Lead", "Email", wanted, ["Id", "Email", "LastName"]))
+    assert len(chunks) >= 2
+    sandbox_clean.admin("salesforce", "POST", "faults", {"kind": "status", "status": 503, "count": None,
+                                                         "path": "query", "query": r"neil\.0999@"})
+    failed: dict[str, str] = {}
+    rows = conn.find("Lead", "Email", wanted, ["LastName"], failed=failed)
+    assert [r["LastName"] for r in rows] == ["First"]  # the other statements were read
+    assert sorted(failed) == sorted(chunks[-1][0])  # exactly the values the failed statement carried
+    assert "503" in failed[wanted[-1]]
+    with pytest.raises(CrmError):  # without failed=, the error is raised as before
+        conn.find("Lead", "Email", wanted[-1:], ["LastName"])

@@ -6,7 +6,16 @@ from urllib.parse import urlencode
 
 import pytest
 
-from connectors.salesforce.soql import MAX_QUERY_URL_BYTES, check_identifier, in_queries, quote, select_fields
+from connectors.salesforce.soql import (
+    MAX_QUERY_URL_BYTES,
+    check_identifier,
+    contains_query_chunks,
+    in_queries,
+    in_query_chunks,
+    like_contains,
+    quote,
+    select_fields,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,3 +74,35 @@ def test_in_queries_refuses_unsafe_identifiers_and_oversized_values() -> None:
         list(in_queries(base, "Lead", "Email", ["a"], ["Id, (SELECT Id FROM Tasks)"]))
     with pytest.raises(ValueError):
         list(in_queries(base, "Lead", "Email", ["x" * 20_000], ["Id"]))
+
+
+def test_like_contains_escapes_quotes_and_wildcards() -> None:
+    assert like_contains("o'brien_100%.com") == r"'%o\'brien\_100\%.com%'"
+    assert like_contains("back\\slash") == r"'%back\\slash%'"
+
+
+def test_contains_queries_keep_a_keys_texts_together_and_fit_the_url() -> None:
+    base = "https://127.0.0.1:9999/services/data/v62.0/query/"
+    needles = [(f"firm{i:04d}.example", [f"firm{i:04d}.example"]) for i in range(1500)]
+    needles.insert(7, ("xn--bcher-kva.de", ["xn--bcher-kva.de", "bücher.de"]))
+    chunks = list(contains_query_chunks(base, "Account", "Website", needles, ["Id", "Website"]))
+    assert 1 < len(chunks) <= 8  # ~200 domains a statement, where 12 exact spellings each took ~40
+    assert [k for keys, _ in chunks for k in keys] == [k for k, _ in needles]  # every key once, in order
+    for keys, q in chunks:
+        assert len(base + "?" + urlencode({"q": q})) <= MAX_QUERY_URL_BYTES
+        assert q.startswith("SELECT Id, Website FROM Account WHERE Website LIKE '%")
+        assert q.count(" LIKE ") == sum(len(t) for k, t in needles if k in keys)
+    first_keys, first = chunks[0]
+    assert "xn--bcher-kva.de" in first_keys and "Website LIKE '%bücher.de%'" in first
+    assert len(base + "?" + urlencode({"q": first})) > MAX_QUERY_URL_BYTES - 200  # packed
+    with pytest.raises(ValueError):
+        list(contains_query_chunks(base, "Account", "Website OR Id", needles, ["Id"]))
+
+
+def test_in_query_chunks_name_the_values_each_statement_carries() -> None:
+    base = "https://h/services/data/v62.0/query/"
+    values = [f"p{i}@example.com" for i in range(2000)]
+    chunks = list(in_query_chunks(base, "Lead", "Email", values, ["Id", "Email"]))
+    assert [s for _, s in chunks] == list(in_queries(base, "Lead", "Email", values, ["Id", "Email"]))
+    assert [v for vs, _ in chunks for v in vs] == values
+    assert all(all(quote(v) in s for v in vs) for vs, s in chunks)

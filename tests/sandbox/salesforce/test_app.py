@@ -41,6 +41,16 @@ def test_injected_status_fault_reaches_the_sdk(sf, sandbox, status):
     assert sf.query("SELECT Id FROM Lead")["totalSize"] == 0
 
 
+def test_a_fault_can_target_one_soql_statement(sf, sandbox):
+    fault(sandbox, kind="status", status=503, path="/query", query=r"FROM Contact\b", count=None,
+          body=[{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}])
+    assert sf.query("SELECT Id FROM Lead")["totalSize"] == 0  # another statement: answered
+    for _ in range(2):  # the targeted one fails every time
+        with pytest.raises(SalesforceGeneralError) as exc:
+            sf.query("SELECT Id FROM Contact WHERE Email = 'a@b.io'")
+        assert exc.value.status == 503
+
+
 def test_dropped_response_after_commit_still_wrote_the_record(sf, sandbox):
     fault(sandbox, kind="drop_after_commit", method="POST", path="/sobjects/Lead", count=1)
     with pytest.raises(requests.exceptions.ConnectionError):
