@@ -1,8 +1,14 @@
 """Daily partitions on activity date, shared by every dbt model and the sync assets.
 
-What a partition is: one day (UTC). The records of day D are the persons and companies whose
-latest activity for the workflow fell on D, plus the companies of those persons
+What a partition is: one day (UTC) that has ended. The records of day D are the persons and
+companies whose latest activity for the workflow fell on D, plus the companies of those persons
 (``dagster_pipeline.sync.window``), so a person synced on D is always linked to its company.
+
+Why only days that have ended: the partitions run up to yesterday, so a scheduled run always
+syncs a complete day and nothing of that day can happen after it. A run of "today so far" would
+have to be run again later to catch the rest of the day, and a schedule that requested today
+missed every record whose last activity came after its tick. Today's records are synced by the
+next day's run, or at once by ``writeback sync`` (which writes only what changed).
 
 How a run reads its window: from ``context.partition_time_window``, which holds for one partition
 (a schedule tick, a single-partition run) and for a range (a single-run backfill) alike; a
@@ -24,7 +30,8 @@ warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_poli
 
 START_DATE = os.environ.get("WRITEBACK_PARTITIONS_START", "2026-09-01")
 
-daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, end_offset=1)
+#: Days from START_DATE up to yesterday (UTC): the last partition is always a complete day.
+daily_partitions = DailyPartitionsDefinition(start_date=START_DATE)
 
 #: A date range runs as one dbt build and one sync per workflow, not one run per day.
 single_run = BackfillPolicy.single_run()

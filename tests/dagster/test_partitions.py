@@ -1,4 +1,4 @@
-"""Partitions as users launch them: one day, and a range with the dbt assets.
+"""Partitions as users launch them: one day, a range with the dbt assets, and the schedules' ticks.
 
 What a run writes is checked in the Salesforce sandbox through the real SDK, against records
 counted here, independently, from the built warehouse.
@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 import polars as pl
-from dagster import AssetKey, materialize
+import pytest
+from dagster import AssetKey, DefaultScheduleStatus, build_schedule_context, materialize
 
 from connectors.salesforce.client import SalesforceCredentials, make_client
 from connectors.warehouse import Warehouse
@@ -142,3 +143,30 @@ def test_a_range_with_the_dbt_assets_reports_each_day_on_its_own_partition(dagst
         first_day, last_day = (tuple(days[d.isoformat()][k].value for k in outcomes) for d in (first, last))
         differs = differs or first_day != last_day
     assert differs  # each partition carries its own day, not the run's totals
+
+
+def test_each_schedule_is_built_from_its_partitioned_job_and_a_tick_requests_the_day_before() -> None:
+    from dagster_pipeline.definitions import defs
+    from dagster_pipeline.defs.partitions import daily_partitions
+
+    expected_cron = {"inbound_agent": "0 6 * * *", "website_visitor": "20 6 * * *", "outbound_agent": "40 6 * * *"}
+    for workflow in WORKFLOWS:
+        schedule = defs.resolve_schedule_def(f"{workflow}_schedule")
+        job = defs.resolve_job_def(f"{workflow}_job")
+        assert schedule.job_name == job.name and job.partitions_def == daily_partitions
+        assert schedule.cron_schedule == expected_cron[workflow] and schedule.execution_timezone == "UTC"
+        assert schedule.default_status == DefaultScheduleStatus.STOPPED
+        for tick in (dt.datetime(2026, 11, 21, 6, 40, tzinfo=dt.timezone.utc),
+                     dt.datetime(2026, 11, 21, 0, 0, tzinfo=dt.timezone.utc)):
+            requests = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tick)).run_requests
+            assert [r.partition_key for r in requests or []] == ["2026-11-20"]  # the whole day before, once
+
+
+def test_a_schedule_time_can_be_moved_and_a_cron_string_is_refused(monkeypatch) -> None:
+    from dagster_pipeline.defs.schedules import time_for
+
+    monkeypatch.setenv("WRITEBACK_SCHEDULE_INBOUND_AGENT", "7:05")
+    assert time_for("inbound_agent") == (7, 5)
+    monkeypatch.setenv("WRITEBACK_SCHEDULE_INBOUND_AGENT", "*/15 * * * *")
+    with pytest.raises(ValueError, match="WRITEBACK_SCHEDULE_INBOUND_AGENT: expected a time of day as HH:MM"):
+        time_for("inbound_agent")
