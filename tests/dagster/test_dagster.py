@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -41,6 +43,13 @@ def test_definitions_load_with_the_expected_graph() -> None:
     assert any(name.startswith("unique_") for _, name in checks)  # dbt tests surface as asset checks
     assert {s.name for s in defs.schedules} == {f"{w}_schedule" for w in WORKFLOWS}
     assert {j.name for j in defs.jobs} == {"warehouse_job", *(f"{w}_job" for w in WORKFLOWS)}
+
+
+def test_the_code_location_uses_only_public_dagster_apis() -> None:
+    package = Path(__file__).resolve().parents[2] / "dagster_pipeline"
+    private = [str(p.relative_to(package)) for p in package.rglob("*.py")
+               if re.search(r"\b(from|import) dagster(_dbt)?\._", p.read_text())]
+    assert private == []
 
 
 def _sf(env: dict[str, Any]) -> Any:
