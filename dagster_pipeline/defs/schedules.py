@@ -20,8 +20,8 @@ that changed, at once, whenever you need it sooner.
 | outbound_agent | 06:40 | ``WRITEBACK_SCHEDULE_OUTBOUND_AGENT`` |
 
 The six hours after midnight leave time for the day's data to land in the warehouse; chat leads
-go first; the 20-minute steps keep the runs apart, since DuckDB lets one process write at a time.
-Schedules ship stopped: turning one on in the UI is a deliberate act, never a side effect of
+go first; the 20-minute steps usually keep the runs apart, since DuckDB lets one process write at
+a time. Schedules ship stopped: turning one on in the UI is a deliberate act, never a side effect of
 deploying.
 """
 
