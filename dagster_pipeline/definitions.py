@@ -7,18 +7,27 @@ Runs use the in-process executor: DuckDB allows one writing process at a time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dagster import Definitions, in_process_executor
 
 from dagster_pipeline.defs.crm import crm_fields, required_custom_fields_present, sync_assets
 from dagster_pipeline.defs.dbt import warehouse_dbt
 from dagster_pipeline.defs.resources import resources_from_env
-from dagster_pipeline.defs.schedules import jobs, schedules
+from dagster_pipeline.defs.schedules import jobs, schedules, warehouse_job
 
-defs = Definitions(
-    assets=[warehouse_dbt, crm_fields, *sync_assets],
-    asset_checks=[required_custom_fields_present],
-    jobs=list(jobs.values()),
-    schedules=schedules,
-    resources=resources_from_env(),
-    executor=in_process_executor,
-)
+
+def build_definitions(resources: Mapping[str, Any]) -> Definitions:
+    """Everything, bound to ``resources`` (the demo and the tests bind credentials set after import)."""
+    return Definitions(
+        assets=[warehouse_dbt, crm_fields, *sync_assets],
+        asset_checks=[required_custom_fields_present],
+        jobs=[warehouse_job, *jobs.values()],
+        schedules=schedules,
+        resources=dict(resources),
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(resources_from_env())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from dagster import DagsterInstance
 
 from connectors.warehouse import Warehouse
 
@@ -31,6 +32,9 @@ def test_demo_runs_end_to_end_and_a_second_run_writes_nothing(tmp_path: Path) ->
     assert log.filter(pl.col("action") == "create").height > 100
     assert log.filter(pl.col("status") == "failed").is_empty()
     assert set(log.filter(pl.col("action") == "update")["object"]) >= {"Contact", "Account"}  # the reps' records
+    with DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:  # runs listed under their jobs
+        jobs = {run.job_name for run in instance.get_runs()}
+    assert jobs == {"warehouse_job", "website_visitor_job", "inbound_agent_job", "outbound_agent_job"}
 
     second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]

@@ -3,10 +3,17 @@
 Thin glue: every decision is the engine's (``dagster_pipeline.sync``); these functions only
 unwrap resources, call it, and turn its result into Dagster metadata. No credential ever
 reaches metadata: we publish counts, reasons, record keys and field names only.
+
+A partitioned sync writes the records of its days (``dagster_pipeline.sync.window``) and reports
+each day on that day's partition, through ``context.add_asset_metadata(…, partition_key=…)``:
+Dagster's way for one run over a range to give each partition its own metadata. So a backfill's
+partitions plot day by day and add up to the run. What cannot be split by day — the API calls,
+which are batched across days — is reported once per run under ``run_…`` names.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the real `context` annotation.
 
+import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -27,11 +34,13 @@ from dagster import (
 from dagster_dbt import get_asset_key_for_model
 
 from dagster_pipeline.defs.dbt import warehouse_dbt
-from dagster_pipeline.defs.partitions import daily_partitions, single_run, window_dates
+from dagster_pipeline.defs.partitions import daily_partitions, partition_day, run_window, single_run
 from dagster_pipeline.defs.resources import CrmResource, WarehouseResource
 from dagster_pipeline.sync.catalog import OBJECTS, sync_model
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
+from dagster_pipeline.sync.outcomes import summarise
 from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
+from dagster_pipeline.sync.window import log_by_day, record_days, select_window
 
 OWNERS = ["team:revops-data"]
 GROUP = "crm_sync"
@@ -113,22 +122,38 @@ def _failed_table(log: pl.DataFrame, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
-def result_metadata(result: WorkflowResult) -> dict[str, Any]:
+def outcome_metadata(log: pl.DataFrame) -> dict[str, Any]:
+    """Counts of a set of outcome rows (a run, or one day of it), by action, object and reason."""
+    summary = summarise(log)
     totals = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
-    for s in result.summary.values():
+    for s in summary.values():
         totals["created"] += s.created
         totals["updated"] += s.updated
         totals["unchanged"] += s.unchanged
         totals["skipped"] += s.skipped_total
         totals["failed"] += s.failed_total
     meta: dict[str, Any] = {k: MetadataValue.int(v) for k, v in totals.items()}
-    meta["by_object"] = MetadataValue.json({k: v.as_dict() for k, v in result.summary.items()})
-    meta["api_calls"] = MetadataValue.json(result.api_calls)
-    meta["failed_records"] = MetadataValue.md(_failed_table(result.log))
-    meta["run_id"] = MetadataValue.text(result.run_id)
-    if result.stopped:
-        meta["stopped"] = MetadataValue.text(result.stopped)
+    meta["by_object"] = MetadataValue.json({k: v.as_dict() for k, v in summary.items()})
+    meta["failed_records"] = MetadataValue.md(_failed_table(log))
     return meta
+
+
+def run_metadata(result: WorkflowResult, window: tuple[dt.date, dt.date] | None) -> dict[str, Any]:
+    """What belongs to the whole run, the same on each of its partitions: named ``run_…``."""
+    meta: dict[str, Any] = {
+        "run_api_calls": MetadataValue.json(result.api_calls),
+        "sync_run_id": MetadataValue.text(result.run_id),  # run_id in writeback.sync_log
+    }
+    if window:
+        meta["run_days"] = MetadataValue.text(f"{window[0]} … {window[1]}")
+    if result.stopped:
+        meta["run_stopped"] = MetadataValue.text(result.stopped)
+    return meta
+
+
+def result_metadata(result: WorkflowResult) -> dict[str, Any]:
+    """The metadata of a run without partitions: its counts and its run-wide facts."""
+    return {**outcome_metadata(result.log), **run_metadata(result, None)}
 
 
 def _failure_rate(result: WorkflowResult) -> float:
@@ -158,16 +183,20 @@ def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
         wh = warehouse.get()
         persons = wh.read_model(sync_model(workflow, "person"))
         companies = wh.read_model(sync_model(workflow, "company"))
-        if context.has_partition_key_range:
-            first, last = window_dates(context.partition_time_window)
-            in_window = pl.col("activity_date").is_between(first, last)
-            persons, companies = persons.filter(in_window), companies.filter(in_window)
+        window = run_window(context)
+        if window:
+            persons, companies = select_window(persons, companies, *window)
         result = run_workflow(workflow, settings, wh, crm.connector(settings), mode="sync",
                               persons=persons, companies=companies)
         rate = _failure_rate(result)
         context.log.info(f"{workflow}: {result.as_dict()['objects']}")
+        if window:
+            by_day = log_by_day(result.log, record_days(persons, companies, *window), *window)
+            for partition_key in context.partition_keys:
+                context.add_asset_metadata(outcome_metadata(by_day[partition_day(partition_key)]),
+                                           partition_key=partition_key)
         return MaterializeResult(
-            metadata=result_metadata(result),
+            metadata=run_metadata(result, window) if window else result_metadata(result),
             check_results=[AssetCheckResult(
                 check_name="failure_rate_below_threshold",
                 passed=rate <= MAX_FAILURE_RATE and not result.stopped,

@@ -1,13 +1,20 @@
 """dbt models as Dagster assets (dagster-dbt); dbt tests become asset checks.
 
-Every model shares the daily partitions: a partitioned run passes ``--vars {min_date,
-max_date}`` from the run's time window, which only the sync models read, so one dbt build
-serves a whole backfill range (single-run policy).
+Every model shares the daily partitions, so one job, schedule tick or backfill spans the dbt
+models and the syncs, and a range runs as one dbt build (single-run policy).
+
+A build is always whole: a partitioned run does not pass ``--vars {min_date, max_date}``. The sync
+models are tables that hold every record with its ``activity_date``, and each sync asset takes
+its partition's records from them (``dagster_pipeline.sync.window``). Narrowing the tables to one
+run's window would leave them holding that window only, so every other reader would see too
+little: a sync of another day that does not rebuild them first, ``writeback sync`` and
+``writeback plan``, an analyst querying the model — and Dagster would still show the other days
+as materialized. Narrowing would save little either: the layers below the sync models are
+rebuilt whole in any case. The vars stay for previewing a window by hand (``dbt build --vars``).
 """
 
 # No `from __future__ import annotations`: Dagster inspects the real `context` annotation.
 
-import json
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,7 +24,7 @@ from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_pipeline.dbt_runner import DBT_PROJECT_DIR, dbt_executable
-from dagster_pipeline.defs.partitions import daily_partitions, single_run, window_dates
+from dagster_pipeline.defs.partitions import daily_partitions, single_run
 
 #: The dbt installed beside this Python, so nothing depends on PATH (a venv need not be activated).
 DBT_EXECUTABLE = dbt_executable()
@@ -61,11 +68,7 @@ translator = Translator(settings=DagsterDbtTranslatorSettings(enable_asset_check
     name="warehouse_dbt",
 )
 def warehouse_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    args = ["build"]
-    if context.has_partition_key_range:
-        first, last = window_dates(context.partition_time_window)
-        args += ["--vars", json.dumps({"min_date": first.isoformat(), "max_date": last.isoformat()})]
-    yield from dbt.cli(args, context=context).stream()
+    yield from dbt.cli(["build"], context=context).stream()  # whole, whatever the partitions: see above
 
 
 def dbt_resource() -> DbtCliResource:

@@ -1,65 +1,96 @@
-"""One job per workflow and its schedule.
+"""One job per workflow and its daily schedule, plus a job that only rebuilds the warehouse.
 
-Cadences follow how fresh each workflow's data must be in the CRM — a chat lead is worth
-the most in its first minutes:
+Each workflow's job rebuilds the dbt models upstream of its sync, checks the CRM's fields, and
+writes that workflow's records of the partition(s) it is given. Each schedule is built from that
+job with Dagster's ``build_schedule_from_partitioned_job``: once a day it requests the job's
+latest partition, which is yesterday (partitions are days that have ended, see ``partitions.py``).
 
-| workflow | default cron | env override |
+Why this never misses a record and never re-syncs the world: every day gets exactly one tick,
+after the day is over, and that tick syncs exactly the records whose latest activity fell on it.
+A record active again later moves to its new day and is synced again then; a record synced twice
+costs no CRM call when nothing changed (its fingerprint matches). What it costs is freshness:
+today's activity reaches the CRM with the next morning's run. A run on a finer cadence would need
+finer partitions (the sync models carry a day, not a time); ``writeback sync`` writes everything
+that changed, at once, whenever you need it sooner.
+
+| workflow | default time (UTC) | env override |
 | --- | --- | --- |
-| website_visitor | hourly, ``0 * * * *`` | ``WRITEBACK_SCHEDULE_WEBSITE_VISITOR`` |
-| inbound_agent | every 15 minutes, ``*/15 * * * *`` | ``WRITEBACK_SCHEDULE_INBOUND_AGENT`` |
-| outbound_agent | daily at 06:00, ``0 6 * * *`` | ``WRITEBACK_SCHEDULE_OUTBOUND_AGENT`` |
+| inbound_agent | 06:00 | ``WRITEBACK_SCHEDULE_INBOUND_AGENT`` |
+| website_visitor | 06:20 | ``WRITEBACK_SCHEDULE_WEBSITE_VISITOR`` |
+| outbound_agent | 06:40 | ``WRITEBACK_SCHEDULE_OUTBOUND_AGENT`` |
 
-Each tick syncs today's partition (records active today), rebuilding its dbt models first.
-Schedules ship stopped: turning one on in the UI is a deliberate act, never a side effect
-of deploying.
+The six hours after midnight leave time for the day's data to land in the warehouse; chat leads
+go first; the 20-minute steps usually keep the runs apart, since DuckDB lets one process write at
+a time. Schedules ship stopped: turning one on in the UI is a deliberate act, never a side effect of
+deploying.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
-    RunRequest,
-    ScheduleDefinition,
-    ScheduleEvaluationContext,
+    build_schedule_from_partitioned_job,
     define_asset_job,
-    schedule,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from dagster_pipeline.defs.dbt import warehouse_dbt
 from dagster_pipeline.sync.settings import WORKFLOWS
 
-DEFAULT_CRON = {
-    "website_visitor": "0 * * * *",
-    "inbound_agent": "*/15 * * * *",
-    "outbound_agent": "0 6 * * *",
+DEFAULT_TIME = {
+    "inbound_agent": "06:00",
+    "website_visitor": "06:20",
+    "outbound_agent": "06:40",
+}
+_TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def time_for(workflow: str) -> tuple[int, int]:
+    """(hour, minute) UTC of the workflow's daily run: ``WRITEBACK_SCHEDULE_<WORKFLOW>`` or the default."""
+    var = f"WRITEBACK_SCHEDULE_{workflow.upper()}"
+    text = os.environ.get(var, DEFAULT_TIME[workflow]).strip()
+    match = _TIME.match(text)
+    if not match:
+        raise ValueError(f"{var}: expected a time of day as HH:MM (UTC), got {text!r}; "
+                         "each schedule runs once a day and syncs the day before")
+    return int(match.group(1)), int(match.group(2))
+
+
+#: Rebuild every dbt model and run its tests, without writing to the CRM (e.g. before `writeback plan`).
+warehouse_job = define_asset_job(
+    "warehouse_job",
+    selection=AssetSelection.assets(warehouse_dbt),
+    description="Rebuild every dbt model and run its tests; writes nothing to the CRM.",
+)
+
+#: Per workflow: its sync models (and what they are built from), the CRM fields check, its sync. Each
+#: job takes its assets' daily partitions, which give its schedule the cadence and the partition to request.
+jobs = {
+    w: define_asset_job(
+        f"{w}_job",
+        selection=AssetSelection.assets(f"{w}_crm_sync").upstream(),
+        description=f"Rebuild the {w} sync models and write the records of the partition's days to the CRM.",
+    )
+    for w in WORKFLOWS
 }
 
 
-def cron_for(workflow: str) -> str:
-    return os.environ.get(f"WRITEBACK_SCHEDULE_{workflow.upper()}", DEFAULT_CRON[workflow])
+def _at(workflow: str) -> str:
+    hour, minute = time_for(workflow)
+    return f"{hour:02d}:{minute:02d}"
 
 
-def job_for(workflow: str) -> UnresolvedAssetJobDefinition:
-    return define_asset_job(
-        f"{workflow}_job",
-        selection=AssetSelection.assets(f"{workflow}_crm_sync").upstream(),  # partitioned daily, like its assets
-        description=f"Rebuild the {workflow} sync models and write them to the CRM.",
+schedules = [
+    build_schedule_from_partitioned_job(
+        jobs[w],
+        name=f"{w}_schedule",
+        hour_of_day=time_for(w)[0],
+        minute_of_hour=time_for(w)[1],
+        default_status=DefaultScheduleStatus.STOPPED,
+        description=f"Every day at {_at(w)} UTC, write the {w} records of the day before.",
     )
-
-
-def schedule_for(workflow: str, job: UnresolvedAssetJobDefinition) -> ScheduleDefinition:
-    @schedule(name=f"{workflow}_schedule", cron_schedule=cron_for(workflow), job=job,
-              default_status=DefaultScheduleStatus.STOPPED,
-              description=f"Sync today's {workflow} activity on `{cron_for(workflow)}`.")
-    def _schedule(context: ScheduleEvaluationContext) -> RunRequest:
-        day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-        return RunRequest(run_key=f"{workflow}-{context.scheduled_execution_time.isoformat()}", partition_key=day)
-
-    return _schedule
-
-
-jobs = {w: job_for(w) for w in WORKFLOWS}
-schedules = [schedule_for(w, jobs[w]) for w in WORKFLOWS]
+    for w in WORKFLOWS
+]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -39,10 +41,15 @@ def test_definitions_load_with_the_expected_graph() -> None:
     assert ("crm_fields", "required_custom_fields_present") in checks
     assert {("website_visitor_crm_sync", "failure_rate_below_threshold")} <= checks
     assert any(name.startswith("unique_") for _, name in checks)  # dbt tests surface as asset checks
-    crons = {s.name: s.cron_schedule for s in defs.schedules}
-    assert crons == {"website_visitor_schedule": "0 * * * *", "inbound_agent_schedule": "*/15 * * * *",
-                     "outbound_agent_schedule": "0 6 * * *"}
-    assert {j.name for j in defs.jobs} == {f"{w}_job" for w in WORKFLOWS}
+    assert {s.name for s in defs.schedules} == {f"{w}_schedule" for w in WORKFLOWS}
+    assert {j.name for j in defs.jobs} == {"warehouse_job", *(f"{w}_job" for w in WORKFLOWS)}
+
+
+def test_the_code_location_uses_only_public_dagster_apis() -> None:
+    package = Path(__file__).resolve().parents[2] / "dagster_pipeline"
+    private = [str(p.relative_to(package)) for p in package.rglob("*.py")
+               if re.search(r"\b(from|import) dagster(_dbt)?\._", p.read_text())]
+    assert private == []
 
 
 def _sf(env: dict[str, Any]) -> Any:
@@ -102,10 +109,14 @@ def test_materializing_everything_writes_every_segment_member_once_and_a_rerun_w
     assert expected and _crm_people(sf) == expected  # every person of every workflow, none twice
     leads = sf.query_all("SELECT Email FROM Lead")["records"]
     assert len(leads) == len({r["Email"].lower() for r in leads})
-    meta = {e.event_specific_data.materialization.asset_key: e.event_specific_data.materialization.metadata
-            for e in result.get_asset_materialization_events()}
-    assert meta[AssetKey("website_visitor_crm_sync")]["failed"].value == 0
-    assert "api_calls" in meta[AssetKey("website_visitor_crm_sync")]
+    days = [e.step_materialization_data.materialization for e in result.get_asset_materialization_events()
+            if e.step_materialization_data.materialization.asset_key == AssetKey("website_visitor_crm_sync")]
+    assert len(days) == (LAST_DAY - FIRST_DAY).days + 1  # one materialization per partition
+    assert sum(d.metadata["failed"].value for d in days) == 0
+    people = sum(sum(c["created"] + c["updated"] + c["unchanged"] for o, c in d.metadata["by_object"].value.items()
+                     if o in ("Lead", "Contact")) for d in days)
+    assert people == Warehouse(f"duckdb:///{dagster_env['db']}").row_count("sync_website_visitor__persons")
+    assert all("run_api_calls" in d.metadata for d in days)
 
     sandbox = dagster_env["sandbox"]
     sandbox.admin("salesforce", "DELETE", "calls")
@@ -140,6 +151,7 @@ def test_a_two_day_backfill_touches_only_those_days(dagster_env) -> None:
     assert expected and expected < everyone
     assert _crm_people(_sf(dagster_env)) == expected
     again = materialize_range(first, last, selection=CRM_ONLY)
-    meta = [e.event_specific_data.materialization.metadata for e in again.get_asset_materialization_events()
-            if e.event_specific_data.materialization.asset_key == AssetKey("website_visitor_crm_sync")][0]
-    assert meta["created"].value == meta["updated"].value == 0  # the same backfill twice writes nothing
+    days = [e.event_specific_data.materialization.metadata for e in again.get_asset_materialization_events()
+            if e.event_specific_data.materialization.asset_key == AssetKey("website_visitor_crm_sync")]
+    assert len(days) == 2
+    assert all(d["created"].value == d["updated"].value == 0 for d in days)  # the same backfill twice writes nothing
