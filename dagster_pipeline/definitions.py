@@ -15,7 +15,7 @@ from dagster import Definitions, in_process_executor
 from dagster_pipeline.defs.crm import crm_fields, required_custom_fields_present, sync_assets
 from dagster_pipeline.defs.dbt import warehouse_dbt
 from dagster_pipeline.defs.resources import resources_from_env
-from dagster_pipeline.defs.schedules import jobs, schedules, warehouse_job
+from dagster_pipeline.defs.schedules import jobs, reconcile_job, reconcile_schedule, schedules, warehouse_job
 
 
 def build_definitions(resources: Mapping[str, Any]) -> Definitions:
@@ -23,8 +23,8 @@ def build_definitions(resources: Mapping[str, Any]) -> Definitions:
     return Definitions(
         assets=[warehouse_dbt, crm_fields, *sync_assets],
         asset_checks=[required_custom_fields_present],
-        jobs=[warehouse_job, *jobs.values()],
-        schedules=schedules,
+        jobs=[warehouse_job, *jobs.values(), reconcile_job],
+        schedules=[*schedules, reconcile_schedule],
         resources=dict(resources),
         executor=in_process_executor,
     )

@@ -161,6 +161,11 @@ def _failure_rate(result: WorkflowResult) -> float:
     return (result.failed / total) if total else 0.0
 
 
+#: A run tagged so (``reconcile_job`` is) compares every record with the CRM, not only those the
+#: warehouse changed: it restores fields edited in the CRM (drift) and creates again records deleted there.
+RECONCILE_TAG = "writeback/reconcile"
+
+
 def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
     key = AssetKey(f"{workflow}_crm_sync")
     deps = [get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "company")),
@@ -184,12 +189,13 @@ def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
         persons = wh.read_model(sync_model(workflow, "person"))
         companies = wh.read_model(sync_model(workflow, "company"))
         window = run_window(context)
+        reconcile = context.run.tags.get(RECONCILE_TAG) == "true"
         if window:
             persons, companies = select_window(persons, companies, *window)
         result = run_workflow(workflow, settings, wh, crm.connector(settings), mode="sync",
-                              persons=persons, companies=companies)
+                              persons=persons, companies=companies, full_refresh=reconcile)
         rate = _failure_rate(result)
-        context.log.info(f"{workflow}: {result.as_dict()['objects']}")
+        context.log.info(f"{workflow}{' (reconcile)' if reconcile else ''}: {result.as_dict()['objects']}")
         if window:
             by_day = log_by_day(result.log, record_days(persons, companies, *window), *window)
             for partition_key in context.partition_keys:

@@ -33,11 +33,16 @@ import re
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    schedule,
 )
 
+from dagster_pipeline.defs.crm import RECONCILE_TAG
 from dagster_pipeline.defs.dbt import warehouse_dbt
+from dagster_pipeline.defs.partitions import daily_partitions
 from dagster_pipeline.sync.settings import WORKFLOWS
 
 DEFAULT_TIME = {
@@ -94,3 +99,28 @@ schedules = [
     )
     for w in WORKFLOWS
 ]
+
+
+#: Compare every synced record of every day with the CRM: restore our fields a rep edited (drift,
+#: reported per field in each sync's metadata and the sync log) and create again records a rep
+#: deleted. Reads every record, so it runs apart from the daily syncs: weekly, shipped stopped.
+reconcile_job = define_asset_job(
+    "reconcile_job",
+    selection=AssetSelection.assets(*(f"{w}_crm_sync" for w in WORKFLOWS)),
+    tags={RECONCILE_TAG: "true"},
+    description="Compare every synced record with the CRM; restore drift, create again what reps deleted.",
+)
+
+#: Dagster's tags for a run over a partition range (what a single-run backfill sets).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+@schedule(job=reconcile_job, cron_schedule="0 3 * * 0", name="reconcile_schedule",
+          default_status=DefaultScheduleStatus.STOPPED,
+          description="Sundays at 03:00 UTC, reconcile every day's records with the CRM.")
+def reconcile_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """One run over every partition up to the tick: the sync reads and compares them all at once."""
+    keys = daily_partitions.get_partition_keys(current_time=context.scheduled_execution_time)
+    return RunRequest(run_key=f"reconcile-{keys[-1]}",
+                      tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})

@@ -41,8 +41,8 @@ def test_definitions_load_with_the_expected_graph() -> None:
     assert ("crm_fields", "required_custom_fields_present") in checks
     assert {("website_visitor_crm_sync", "failure_rate_below_threshold")} <= checks
     assert any(name.startswith("unique_") for _, name in checks)  # dbt tests surface as asset checks
-    assert {s.name for s in defs.schedules} == {f"{w}_schedule" for w in WORKFLOWS}
-    assert {j.name for j in defs.jobs} == {"warehouse_job", *(f"{w}_job" for w in WORKFLOWS)}
+    assert {s.name for s in defs.schedules} == {*(f"{w}_schedule" for w in WORKFLOWS), "reconcile_schedule"}
+    assert {j.name for j in defs.jobs} == {"warehouse_job", *(f"{w}_job" for w in WORKFLOWS), "reconcile_job"}
 
 
 def test_the_code_location_uses_only_public_dagster_apis() -> None:
@@ -155,3 +155,32 @@ def test_a_two_day_backfill_touches_only_those_days(dagster_env) -> None:
             if e.event_specific_data.materialization.asset_key == AssetKey("website_visitor_crm_sync")]
     assert len(days) == 2
     assert all(d["created"].value == d["updated"].value == 0 for d in days)  # the same backfill twice writes nothing
+
+
+def test_the_reconcile_job_restores_what_a_rep_edited_and_its_schedule_covers_every_day(dagster_env) -> None:
+    from dagster import build_schedule_context
+
+    from dagster_pipeline.definitions import build_definitions
+    from dagster_pipeline.defs.resources import resources_from_env
+    from dagster_pipeline.defs.schedules import RANGE_END_TAG, RANGE_START_TAG, reconcile_schedule
+
+    _setup(dagster_env)
+    first, last = LAST_DAY - dt.timedelta(days=1), LAST_DAY
+    assert materialize_range(first, last, selection=CRM_ONLY).success
+    sf = _sf(dagster_env)
+    lead = sf.query("SELECT Id, Warmly_Session_Count__c FROM Lead ORDER BY Email LIMIT 1")["records"][0]
+    sf.Lead.update(lead["Id"], {"Warmly_Session_Count__c": 9999})  # a rep's edit of our engagement data
+
+    assert materialize_range(first, last, selection=CRM_ONLY).success  # a plain run trusts the fingerprint
+    assert sf.Lead.get(lead["Id"])["Warmly_Session_Count__c"] == 9999
+
+    job = build_definitions(resources_from_env()).resolve_job_def("reconcile_job")
+    run = job.execute_in_process(tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()})
+    assert run.success
+    log = Warehouse(f"duckdb:///{dagster_env['db']}").read_model("sync_log", schema="writeback")
+    restored = log.filter((pl.col("crm_id") == lead["Id"]) & (pl.col("reason") == "drift"))
+    assert restored["changed_fields"].to_list() == ["Warmly_Session_Count__c"]
+    assert sf.Lead.get(lead["Id"])["Warmly_Session_Count__c"] == lead["Warmly_Session_Count__c"]
+
+    tick = reconcile_schedule(build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 22, 3)))
+    assert tick.tags[RANGE_START_TAG] == FIRST_DAY.isoformat() and tick.tags[RANGE_END_TAG] == "2026-11-21"
