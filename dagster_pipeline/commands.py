@@ -90,14 +90,22 @@ def run_setup_command(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict()))
     else:
         out = Console()
-        verb = "would create" if args.dry_run else "created"
+        verb, grant_verb = ("would create", "would grant") if args.dry_run else ("created", "granted")
         for obj in report.present:
-            created = report.created.get(obj, [])
-            out.print(f"{obj}: {verb} {len(created)} field(s)" + (f": {', '.join(created)}" if created else "")
-                      + f"; {len(report.present[obj])} already present")
+            created, granted = report.created.get(obj, []), report.granted.get(obj, [])
+            line = f"{obj}: {verb} {len(created)} field(s)" + (f": {', '.join(created)}" if created else "")
+            if granted:
+                line += (f"; {grant_verb} read and edit on {len(granted)} through permission set "
+                         f"{report.permission_set}")
+            out.print(line + f"; {len(report.present[obj])} already present")
+            if report.not_usable.get(obj):
+                out.print(f"  [red]still not visible or not writable on {obj}: {', '.join(report.not_usable[obj])}[/]"
+                          " — grant the integration user read and edit on them in Setup")
             if report.missing_mapped.get(obj):
                 out.print(f"  [red]mapped field(s) missing on {obj}: {', '.join(report.missing_mapped[obj])}[/] "
                           "— create them in the CRM or fix objects.*.field_mapping")
+        for full, why in report.grant_failed.items():
+            out.print(f"  [red]could not grant {full}[/]: {why}")
     return 0 if report.ok else 1
 
 

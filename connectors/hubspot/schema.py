@@ -59,6 +59,11 @@ class HubSpotSchema(HubSpotTransport):
         self._schemas[object_type] = schema
         return schema
 
+    def hidden_fields(self, object_type: str, names: list[str]) -> list[str]:
+        """Always none: HubSpot shows an app every property of the objects its scopes reach, so a
+        property the properties API does not list does not exist (or is archived)."""
+        return []
+
     def create_properties(
         self, object_type: str, specs: list[FieldSpec], *, group: str = "warmly", group_label: str = "Warmly"
     ) -> list[str]:

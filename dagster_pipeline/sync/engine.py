@@ -3,8 +3,10 @@
 Flow for one workflow (DESIGN.md "Data flow"):
 
 1. read the workflow's two sync models from the warehouse;
-2. **schema gate** — describe each CRM object once; if a required field is missing, every
-   record of that object fails with ``missing_required_field`` and nothing of it is written;
+2. **schema gate** — describe each CRM object once; if a required field is missing (or hidden
+   from this user by field-level security), every record of that object fails with
+   ``missing_required_field`` (or ``field_not_visible``) and nothing of it is written
+   (:mod:`~dagster_pipeline.sync.gate`);
 3. **fingerprint** each record; one equal to the last *successful* write is ``unchanged``
    without any CRM read;
 4. for the rest, **read CRM state** for just those keys, **diff** field by field, and classify
@@ -32,6 +34,7 @@ from connectors.crm import ObjectSchema, RecordResult
 from connectors.errors import ApiLimitExhausted, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
+from dagster_pipeline.sync.gate import FieldGap, field_gap
 from dagster_pipeline.sync.outcomes import ObjectSummary, Outcome, OutcomeLog, summarise
 from dagster_pipeline.sync.records import INVALID, KEY, NOTES, build_desired, with_fingerprint
 from dagster_pipeline.sync.settings import Settings
@@ -139,7 +142,7 @@ class _Pass:
         self.samples: list[dict[str, Any]] = []
         self.sample_size = sample_size
         self.schemas: dict[str, ObjectSchema | None] = {}
-        self.missing: dict[str, list[str]] = {}
+        self.gaps: dict[str, FieldGap] = {}
         self.epochs: dict[str, str] = {}
         self.stopped: str | None = None
 
@@ -158,17 +161,21 @@ class _Pass:
         assert schema is not None
         return schema
 
-    def missing_fields(self, od: ObjectDef) -> list[str]:
-        """Required fields missing on the object, checked on every run (even when no record changed)."""
-        if od.api_name not in self.missing:
+    def gap(self, od: ObjectDef) -> FieldGap:
+        """Required fields this user cannot write on the object; checked on every run, even with no record changed."""
+        if od.api_name not in self.gaps:
             s = self.settings.object(od.name)
-            if not (s.create or s.update):
-                self.missing[od.api_name] = []  # nothing will be written; no field is required
-            else:
-                required = od.required_fields(write_warmly_data=s.write_warmly_data, create=s.create,
-                                              mapped=list(s.field_mapping))
-                self.missing[od.api_name] = self.schema(od).missing(required)
-        return self.missing[od.api_name]
+            schema = self.schema(od) if (s.create or s.update) else None
+            self.gaps[od.api_name] = field_gap(self.conn, od, s, schema=schema)
+        return self.gaps[od.api_name]
+
+    def missing_fields(self, od: ObjectDef) -> list[str]:
+        return list(self.gap(od).names)
+
+    def fail_gap(self, od: ObjectDef, keys: pl.Series) -> None:
+        """Every record of ``keys`` fails with the object's gate failure, named with its fix."""
+        gap = self.gap(od)
+        self.fail_all(od, keys, gap.reason, gap.message())
 
     def epoch(self, od: ObjectDef) -> str:
         """The object's field epoch (see :mod:`~dagster_pipeline.sync.state`), part of every fingerprint."""
@@ -176,11 +183,6 @@ class _Pass:
             self.epochs[od.api_name] = self.store.field_epoch(self.crm, self.org, od.api_name,
                                                               self.missing_fields(od), record=self.mode == "sync")
         return self.epochs[od.api_name]
-
-    @staticmethod
-    def missing_message(od: ObjectDef, missing: list[str]) -> str:
-        return (f"{od.api_name} is missing required field(s): {', '.join(missing)}. Nothing was written to "
-                f"{od.api_name}; run `writeback setup` to create them, then sync again.")
 
     def signature(self, *ods: ObjectDef) -> str:
         """What besides the record's own values decides its payload: settings and field epochs.
@@ -274,10 +276,8 @@ class _Pass:
         unchanged, in_play = self.split_by_state(desired.frame, "company")
         # Companies already in the CRM can still be linked to, whatever happens to their own write.
         ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
-        missing = self.missing_fields(od)
-        if missing:  # every record of the object fails, unchanged ones too: the user must hear of it
-            self.fail_all(od, pl.concat([unchanged[KEY], in_play[KEY]]), "missing_required_field",
-                          self.missing_message(od, missing))
+        if self.gap(od):  # every record of the object fails, unchanged ones too: the user must hear of it
+            self.fail_gap(od, pl.concat([unchanged[KEY], in_play[KEY]]))
             return ids
         self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
         if in_play.is_empty():
@@ -578,11 +578,10 @@ class _SalesforcePass(_Pass):
         invalid = base.filter(pl.col(INVALID).is_not_null())
         self.fail_all(lead_od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
         unchanged, in_play = self.split_by_state(base.filter(pl.col(INVALID).is_null()), "person")
-        missing = {od.api_name: self.missing_fields(od) for od in (lead_od, contact_od)}
         for od in (lead_od, contact_od):
             part = unchanged.filter(pl.col("crm_object") == od.api_name)
-            if missing[od.api_name]:
-                self.fail_all(od, part[KEY], "missing_required_field", self.missing_message(od, missing[od.api_name]))
+            if self.gap(od):
+                self.fail_gap(od, part[KEY])
             else:
                 self.log.add_bulk(od.api_name, part[KEY], "unchanged", "unchanged", crm_ids=part["crm_id"])
         if in_play.is_empty():
@@ -601,9 +600,10 @@ class _SalesforcePass(_Pass):
                 od, cur, desired, drow = contact_od, contacts[key], contact, contact_rows[key]
             else:
                 od, cur, desired, drow = lead_od, leads[key], lead, lead_rows[key]
-            if missing[od.api_name]:
-                self.record(Outcome(od.api_name, key, "failed", "failed", reason="missing_required_field",
-                                    crm_id=cur["Id"], message=self.missing_message(od, missing[od.api_name])))
+            if self.gap(od):
+                gap = self.gap(od)
+                self.record(Outcome(od.api_name, key, "failed", "failed", reason=gap.reason, crm_id=cur["Id"],
+                                    message=gap.message()))
                 continue
             extra = self.sync_key_extra(od, key)
             if od is contact_od and row[COMPANY_ID] and "AccountId" in self.schema(od).fields:
@@ -621,9 +621,8 @@ class _SalesforcePass(_Pass):
         target = lead_od if ls.create else contact_od if cs.create else None
         if target is None:
             self.skip_all(lead_od, new_keys, "create_disabled")
-        elif missing[target.api_name]:
-            self.fail_all(target, new_keys, "missing_required_field",
-                          self.missing_message(target, missing[target.api_name]))
+        elif self.gap(target):
+            self.fail_gap(target, new_keys)
         elif target is lead_od:
             chunks["Lead"] = self.new_records(lead_od, lead.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
                                               lead.modes, defaults={"LastName": NOT_PROVIDED, "Company": NOT_PROVIDED},
@@ -713,10 +712,8 @@ class _HubSpotPass(_Pass):
         invalid = d.filter(pl.col(INVALID).is_not_null())
         self.fail_all(od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
         unchanged, in_play = self.split_by_state(d.filter(pl.col(INVALID).is_null()), "person")
-        missing = self.missing_fields(od)
-        if missing:
-            self.fail_all(od, pl.concat([unchanged[KEY], in_play[KEY]]), "missing_required_field",
-                          self.missing_message(od, missing))
+        if self.gap(od):
+            self.fail_gap(od, pl.concat([unchanged[KEY], in_play[KEY]]))
             return
         self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
         if in_play.is_empty():

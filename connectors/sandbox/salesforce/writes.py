@@ -16,8 +16,10 @@ from typing import Any
 from connectors.sandbox.base import Request
 from connectors.sandbox.salesforce.batch import Op, _Batch, _RolledBack, index_key
 from connectors.sandbox.salesforce.errors import ROLLED_BACK, rec_error
+from connectors.sandbox.salesforce.security import touches_security
+from connectors.sandbox.salesforce.setup_objects import ALL_OBJECTS, SETUP_OBJECTS
 from connectors.sandbox.salesforce.validation import ValidationMixin
-from connectors.sandbox.salesforce_schema import KEY_PREFIXES, OBJECTS, USER_ID, id_type, normalize_id, now_iso
+from connectors.sandbox.salesforce_schema import KEY_PREFIXES, USER_ID, id_type, normalize_id, now_iso
 
 
 class WritesMixin(ValidationMixin):
@@ -98,6 +100,10 @@ class WritesMixin(ValidationMixin):
                     }
                 rolled.append(r)
             return rolled
+        touched: set[str | None] = {op.sobject for op in ops}
+        touched.update(id_type(str(r.get("id") or "")) for r in results)
+        if touches_security(touched):
+            self._security_changed()
         return results
 
     def _apply_one(self, b: _Batch, op: Op, locked: bool, stamp: str) -> dict[str, Any]:
@@ -194,11 +200,14 @@ class WritesMixin(ValidationMixin):
         if rid is None:
             return {"id": op.id, "success": False, "errors": [rec_error("MALFORMED_ID", f"malformed id {op.id}")]}
         rec = b.get(rid)
-        if rec is None or rec[0] not in OBJECTS:
+        if rec is None or rec[0] not in ALL_OBJECTS:
             return {"id": rid, "success": False,
                     "errors": [rec_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]}
         if rec[1] and op.kind != "hard_delete":
             return {"id": rid, "success": False, "errors": [rec_error("ENTITY_IS_DELETED", "entity is deleted")]}
+        if rec[0] in SETUP_OBJECTS:  # setup records skip the recycle bin
+            err = self._setup_delete(b, rid, rec)
+            return {"id": rid, "success": err is None, "errors": [err] if err else []}
         b.delete(rid, hard=op.kind == "hard_delete")
         if rec[0] == "Account":  # Salesforce deletes an account's contacts with it
             for child in sorted(b.ids_for_key("Contact", "AccountId", rid)):
