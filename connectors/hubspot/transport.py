@@ -26,7 +26,7 @@ import hubspot.crm.properties as hs_props
 import urllib3
 
 from connectors.crm import ApiCalls, ObjectSchema
-from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, MissingScopeError, RetryableError
 from connectors.hubspot.ratelimit import RollingWindowLimiter
 from connectors.hubspot.wire import CRM, OBJECT_TYPES, TEN_SECONDS, _int_header, _retry_after
 
@@ -43,7 +43,7 @@ class _Response:
     status: int
     body: Any
     attempts: int = 1
-    error: RetryableError | None = None  # retries ran out: the inputs fail with this
+    error: CrmError | None = None  # retries ran out, or a scope is missing: the inputs fail with this
 
 
 class HubSpotTransport:
@@ -169,6 +169,8 @@ class HubSpotTransport:
                 "check HUBSPOT_ACCESS_TOKEN and the private app's scopes",
                 crm=CRM, status=status, code=category,
             )
+        if status == 403 and category == "MISSING_SCOPES":
+            return MissingScopeError(endpoint, crm=CRM, scopes=_required_scopes(top))
         if status == 429:
             policy = str(top.get("policyName") or "")
             if policy.upper() == "DAILY":
@@ -222,3 +224,17 @@ class HubSpotTransport:
     def _check_type(object_type: str) -> None:
         if object_type not in OBJECT_TYPES:
             raise ValueError(f"unknown HubSpot object type {object_type!r}; expected one of {OBJECT_TYPES}")
+
+
+def _required_scopes(body: Mapping[str, Any]) -> list[str]:
+    """The scopes a 403 ``MISSING_SCOPES`` answer names, wherever HubSpot put them (each once)."""
+    contexts = [body.get("context")] + [e.get("context") for e in body.get("errors") or [] if isinstance(e, Mapping)]
+    found: list[str] = []
+    for ctx in contexts:
+        if not isinstance(ctx, Mapping):
+            continue
+        for key in ("requiredGranularScopes", "requiredScopes"):
+            for scope in ctx.get(key) or []:
+                if isinstance(scope, str) and scope not in found:
+                    found.append(scope)
+    return found

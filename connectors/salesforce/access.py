@@ -1,4 +1,9 @@
-"""What the running Salesforce user may see and do: who it is, and granting it our fields.
+"""What the running Salesforce user may see and do: who it is, its object permissions, and granting
+it our fields.
+
+:meth:`SalesforceAccess.access` reads the object permissions from describe, which answers for the
+running user: the object-level ``queryable`` / ``createable`` / ``updateable`` are its Read, Create
+and Edit permissions (an object it cannot read is not found at all).
 
 A custom field created through the Tooling API is granted to no one: until field-level security
 grants it, describe omits it, SOQL naming it fails with ``INVALID_FIELD`` and writes naming it
@@ -22,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.crm import ObjectAccess
 from connectors.errors import CrmError
 from connectors.salesforce.reads import SalesforceReads
 from connectors.salesforce.schema import SalesforceSchema
@@ -60,6 +66,25 @@ class SalesforceAccess(SalesforceSchema, SalesforceReads):
                 raise CrmError("/services/oauth2/userinfo named no user_id", crm=CRM)
             self._user_id = str(body["user_id"])
         return self._user_id
+
+    def access(self, sobject: str) -> ObjectAccess:
+        """The object permissions the running user lacks on ``sobject`` (``Create on Lead``, …)."""
+        try:
+            schema = self.describe(sobject)
+        except CrmError as exc:
+            if exc.status != 404:
+                raise
+            gone: dict[str, tuple[str, ...]] = {a: (f"Read on {sobject}",) for a in ("read", "describe", "create",
+                                                                                     "update")}
+            return ObjectAccess(sobject, "permission", gone)
+        lacking: dict[str, tuple[str, ...]] = {}
+        if not schema.queryable:
+            lacking["read"] = (f"Read on {sobject}",)
+        if not schema.createable:
+            lacking["create"] = (f"Create on {sobject}",)
+        if not schema.updateable:
+            lacking["update"] = (f"Edit on {sobject}",)
+        return ObjectAccess(sobject, "permission", lacking)
 
     def grant_field_access(self, name: str, label: str, fields: Mapping[str, Sequence[str]]) -> FieldAccessReport:
         """Read and edit on ``fields`` (object → field API names) for the running user, through

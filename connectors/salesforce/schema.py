@@ -56,7 +56,8 @@ class SalesforceSchema(SalesforceTransport):
             return self._schemas[sobject]
         body = self._retrying(partial(self._get_json, f"sobjects/{sobject}/describe"))
         fields = {str(f["name"]): field_info(f) for f in body.get("fields") or []}
-        schema = ObjectSchema(object_type=str(body.get("name") or sobject), fields=fields)
+        flags = {k: bool(body.get(k, True)) for k in ("queryable", "createable", "updateable")}
+        schema = ObjectSchema(object_type=str(body.get("name") or sobject), fields=fields, **flags)
         self._schemas[sobject] = schema
         return schema
 

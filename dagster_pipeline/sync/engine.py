@@ -30,11 +30,11 @@ from typing import Any, Literal
 
 import polars as pl
 
-from connectors.crm import ObjectSchema, RecordResult
+from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
 from connectors.errors import ApiLimitExhausted, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
-from dagster_pipeline.sync.gate import FieldGap, field_gap
+from dagster_pipeline.sync.gate import FieldGap, field_gap, refusal
 from dagster_pipeline.sync.outcomes import ObjectSummary, Outcome, OutcomeLog, summarise
 from dagster_pipeline.sync.records import INVALID, KEY, NOTES, build_desired, with_fingerprint
 from dagster_pipeline.sync.settings import Settings
@@ -143,6 +143,7 @@ class _Pass:
         self.sample_size = sample_size
         self.schemas: dict[str, ObjectSchema | None] = {}
         self.gaps: dict[str, FieldGap] = {}
+        self.accesses: dict[str, ObjectAccess] = {}
         self.epochs: dict[str, str] = {}
         self.stopped: str | None = None
 
@@ -171,6 +172,20 @@ class _Pass:
 
     def missing_fields(self, od: ObjectDef) -> list[str]:
         return list(self.gap(od).names)
+
+    def refused(self, od: ObjectDef, action: Action) -> tuple[str, str] | None:
+        """``(reason, message)`` when the credentials may not do ``action`` on the object the settings ask of it.
+
+        Reading (to match records) matters only when the settings write the object at all.
+        """
+        s = self.settings.object(od.name)
+        if action == "read" and not (s.create or s.update):
+            return None
+        if od.api_name not in self.accesses:
+            self.accesses[od.api_name] = self.conn.access(od.api_name)
+        access = self.accesses[od.api_name]
+        message = refusal(access, action, f"objects.{od.name}")
+        return (access.reason, message) if message else None
 
     def fail_gap(self, od: ObjectDef, keys: pl.Series) -> None:
         """Every record of ``keys`` fails with the object's gate failure, named with its fix."""
@@ -270,6 +285,10 @@ class _Pass:
         """Plan or write the workflow's companies; returns domain -> CRM id for linking people."""
         od = self.company_object
         ids: dict[str, str] = {}
+        cannot_read = self.refused(od, "read")
+        if cannot_read:  # nothing can be matched, so nothing can be written
+            self.fail_all(od, _all_keys(frame, od.key_column), *cannot_read)
+            return ids
         frame = with_fingerprint(frame, self.signature(od))
         desired = build_desired(od, self.settings.object(od.name), frame, workflow=self.workflow,
                                 schema=self.schema(od))
@@ -295,6 +314,8 @@ class _Pass:
         chunks: Iterable[list[_Pending]] = ()
         if not self.settings.object(od.name).create:
             self.skip_all(od, new[KEY], "create_disabled")
+        elif cannot_create := self.refused(od, "create"):
+            self.fail_all(od, new[KEY], *cannot_create)
         else:
             chunks = self.new_records(od, new, desired.modes, defaults={self.company_name_field: pl.col(KEY)},
                                       deleted=_deleted(new))
@@ -436,6 +457,10 @@ class _Pass:
             self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="update_disabled", crm_id=crm_id,
                                 changes=changes))
             return None
+        if cannot_update := self.refused(od, "update"):
+            self.record(Outcome(od.api_name, key, "update", "failed", reason=cannot_update[0], crm_id=crm_id,
+                                changes=changes, message=cannot_update[1]))
+            return None
         return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to,
                         notes=tuple(desired_row.get(NOTES) or ()), reason="drift" if state_hash == fp else None)
 
@@ -469,6 +494,12 @@ class _Pass:
 
     def skip_all(self, od: ObjectDef, keys: pl.Series, reason: str) -> None:
         self.log.add_bulk(od.api_name, keys, "skipped", "skipped", reason=reason)
+
+
+def _all_keys(frame: pl.DataFrame, column: str) -> pl.Series:
+    """Every record key of a sync model, as the record builder derives them (trimmed, lower-cased, once)."""
+    keys = frame[column].cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+    return keys.filter(keys.is_not_null() & (keys != "")).unique(maintain_order=True)
 
 
 def _deleted(in_play_new: pl.DataFrame) -> pl.Series:
@@ -571,6 +602,11 @@ class _SalesforcePass(_Pass):
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         lead_od, contact_od = OBJECTS["salesforce"]["lead"], OBJECTS["salesforce"]["contact"]
         ls, cs = self.settings.object("lead"), self.settings.object("contact")
+        for od in (contact_od, lead_od):  # a person is matched against both: neither may be unreadable
+            cannot_read = self.refused(od, "read")
+            if cannot_read:
+                self.fail_all(od, _all_keys(frame, od.key_column), *cannot_read)
+                return
         frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(lead_od, contact_od))
         lead = build_desired(lead_od, ls, frame, workflow=self.workflow, schema=self.schema(lead_od))
         contact = build_desired(contact_od, cs, frame, workflow=self.workflow, schema=self.schema(contact_od))
@@ -623,6 +659,8 @@ class _SalesforcePass(_Pass):
             self.skip_all(lead_od, new_keys, "create_disabled")
         elif self.gap(target):
             self.fail_gap(target, new_keys)
+        elif cannot_create := self.refused(target, "create"):
+            self.fail_all(target, new_keys, *cannot_create)
         elif target is lead_od:
             chunks["Lead"] = self.new_records(lead_od, lead.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
                                               lead.modes, defaults={"LastName": NOT_PROVIDED, "Company": NOT_PROVIDED},
@@ -706,6 +744,10 @@ class _HubSpotPass(_Pass):
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         od = OBJECTS["hubspot"]["contact"]
         s = self.settings.object("contact")
+        cannot_read = self.refused(od, "read")
+        if cannot_read:
+            self.fail_all(od, _all_keys(frame, od.key_column), *cannot_read)
+            return
         frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(od))
         desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od))
         d = desired.frame
@@ -738,6 +780,8 @@ class _HubSpotPass(_Pass):
         chunks: Iterable[list[_Pending]] = ()
         if not s.create:
             self.skip_all(od, new[KEY], "create_disabled")
+        elif cannot_create := self.refused(od, "create"):
+            self.fail_all(od, new[KEY], *cannot_create)
         else:
             chunks = self.new_records(od, new, desired.modes, link=True, deleted=_deleted(new))
         if self.mode == "plan":

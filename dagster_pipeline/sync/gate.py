@@ -13,6 +13,13 @@ in one of three ways, each with its own fix:
 
 A failed gate fails every record of the object with one reason — ``missing_required_field`` when
 a field is missing, else ``field_not_visible`` — and a message naming the fields and the fix.
+
+**Object permissions.** What the settings ask (``create``, ``update``, and reading the object to
+match records) must be allowed to the credentials: Salesforce's object permissions (describe's
+object-level ``createable`` / ``updateable`` / ``queryable``), HubSpot's token scopes. A refused
+action is reported before any call (:func:`refusal`): the records it concerns fail with
+``missing_permission`` (Salesforce) or ``missing_scope`` (HubSpot) and a message naming the exact
+permission or scope, and the two ways out — grant it, or turn the setting off.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.crm import ObjectSchema
+from connectors.crm import Action, ObjectAccess, ObjectSchema
 from dagster_pipeline.sync.catalog import ObjectDef
 from dagster_pipeline.sync.settings import ObjectSettings
 
@@ -126,3 +133,23 @@ def field_gap(connector: Any, od: ObjectDef, s: ObjectSettings, schema: ObjectSc
         ours=ours,
         settings_key=f"objects.{od.name}",
     )
+
+
+_VERBS = {"read": "read", "create": "create records of", "update": "update records of"}
+
+
+def refusal(access: ObjectAccess, action: Action, settings_key: str) -> str | None:
+    """Why ``action`` on the object is refused, naming what is lacking and the fixes; None when allowed."""
+    lacking = access.missing(action)
+    if not lacking:
+        return None
+    names = ", ".join(lacking)
+    if access.kind == "scope":
+        why = (f"the HubSpot access token lacks the scope {names}; add it to the private app (Settings → "
+               "Integrations → Private Apps → Scopes) and use its new token")
+    else:
+        why = (f"the Salesforce integration user lacks the object permission {names}; grant it in a permission "
+               "set (Setup → Permission Sets → Object Settings)")
+    off = {"read": f"set {settings_key}.create and .update to false",
+           "create": f"set {settings_key}.create: false", "update": f"set {settings_key}.update: false"}[action]
+    return f"Cannot {_VERBS[action]} {access.object_type}: {why}, or {off}. Nothing was sent for it."

@@ -90,3 +90,64 @@ def test_a_hidden_mapped_field_names_the_admins_fix(sf_runner: Runner, sf) -> No
     assert ann["reason"] == "field_not_visible"
     assert "grant the integration user read and edit on Route__c" in ann["message"]
     assert "writeback setup" not in ann["message"]
+
+
+def _writes(sandbox: Any, crm: str, needle: str = "") -> dict[str, int]:
+    """Write calls the sandbox received (on endpoints containing ``needle``)."""
+    calls = sandbox.calls(crm)["by_endpoint"]
+    return {k: n for k, n in calls.items() if needle in k and k.split(" ")[0] in ("POST", "PATCH", "PUT", "DELETE")
+            and not any(r in k for r in ("batch/read", "/search", "access-token-info", "query"))}
+
+
+def test_a_token_without_contacts_write_fails_contacts_with_missing_scope_before_any_write(
+        hs_runner: Runner, sandbox_clean: Any) -> None:
+    from connectors.sandbox.hubspot.scopes import ALL_SCOPES
+
+    hs_runner.setup()
+    sandbox_clean.admin("hubspot", "POST", "config",
+                        {"scopes": [s for s in ALL_SCOPES if s != "crm.objects.contacts.write"]})
+    sandbox_clean.admin("hubspot", "DELETE", "calls")
+    p, c = _world()
+    result = hs_runner.sync(p, c)
+    ann = outcome(result, "ann@acme.io")
+    assert (ann["object"], ann["status"], ann["reason"]) == ("contacts", "failed", "missing_scope")
+    assert "lacks the scope crm.objects.contacts.write" in ann["message"]
+    assert "or set objects.contact.create: false" in ann["message"]
+    assert _writes(sandbox_clean, "hubspot", "contacts") == {}  # no contact write, no association, was sent
+    assert result.summary["companies"].created == 1  # companies: the token may write them
+
+
+def test_a_token_without_contacts_read_fails_every_contact(hs_runner: Runner, sandbox_clean: Any) -> None:
+    from connectors.sandbox.hubspot.scopes import ALL_SCOPES
+
+    hs_runner.setup()
+    sandbox_clean.admin("hubspot", "POST", "config",
+                        {"scopes": [s for s in ALL_SCOPES if s != "crm.objects.contacts.read"]})
+    p, c = _world()
+    result = hs_runner.sync(p, c, mode="plan")
+    contacts = result.log.filter(result.log["object"] == "contacts")
+    assert contacts.height == 2 and set(contacts["reason"]) == {"missing_scope"}
+    assert "crm.objects.contacts.read" in contacts["message"][0]
+
+
+def test_salesforce_object_permissions_refuse_by_name_before_any_write(sf_runner: Runner, sf,
+                                                                       sandbox_clean: Any) -> None:
+    sf_runner.settings_data = {"objects": {"contact": {"create": False}}}
+    sf_runner.setup()
+    p, c = _world()
+    sf_runner.sync(p.head(1), c)  # ann and Acme exist now
+    sandbox_clean.admin("salesforce", "POST", "config", {"object_permissions": {
+        "Lead": {"PermissionsCreate": False}, "Account": {"PermissionsEdit": False}}})
+    sandbox_clean.admin("salesforce", "DELETE", "calls")
+    result = sf_runner.sync(p.with_columns(session_count=p["session_count"] + 1),
+                            c.with_columns(session_count=c["session_count"] + 1))
+    bob, ann, acme = outcome(result, "bob@acme.io"), outcome(result, "ann@acme.io"), outcome(result, "acme.io")
+    assert (bob["action"], bob["reason"]) == ("failed", "missing_permission")
+    assert "lacks the object permission Create on Lead" in bob["message"]
+    assert "or set objects.lead.create: false" in bob["message"]
+    assert (ann["action"], ann["status"]) == ("update", "succeeded")  # Edit on Lead is still granted
+    assert (acme["action"], acme["reason"]) == ("update", "missing_permission")
+    assert "Edit on Account" in acme["message"] and "objects.account.update: false" in acme["message"]
+    assert _writes(sandbox_clean, "salesforce", "Account") == {}
+    assert not any("Lead/Warmly_Sync_Key__c" in k for k in _writes(sandbox_clean, "salesforce"))
+    assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 1

@@ -66,7 +66,7 @@ class HooksMixin(UsageMixin):
 
     def _object(self, name: str) -> str:
         obj = sobject_named(name)
-        if obj is None:
+        if obj is None or not self.permitted(obj.name, "PermissionsRead"):
             raise ApiError(404, NOT_FOUND)
         return obj.name
 

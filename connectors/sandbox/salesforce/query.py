@@ -38,7 +38,7 @@ class _DataCatalog:
         if name.lower() == "organization":
             return "Organization"
         obj = sobject_named(name)
-        return obj.name if obj else None
+        return obj.name if obj and self.app.permitted(obj.name, "PermissionsRead") else None
 
     def object_fields(self, sobject: str) -> dict[str, FieldDef]:
         if sobject == "User":

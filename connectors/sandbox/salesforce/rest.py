@@ -41,13 +41,25 @@ class RestMixin(WritesMixin):
         return Response(200, {
             "encoding": "UTF-8",
             "maxBatchSize": MAX_COLLECTION,
-            "sobjects": [ALL_OBJECTS[name].global_entry(v) for name in sorted(ALL_OBJECTS)],
+            "sobjects": [self._entry(name, v) for name in sorted(ALL_OBJECTS)
+                         if self.permitted(name, "PermissionsRead")],
         })
 
     def describe(self, req: Request) -> Response:
         name = self._object(req.params["type"])
         fields = list(self._fields[name].values())
-        return Response(200, ALL_OBJECTS[name].describe(self._version(req), fields))
+        body = ALL_OBJECTS[name].describe(self._version(req), fields)
+        body.update(self._object_flags(name))
+        return Response(200, body)
+
+    def _object_flags(self, name: str) -> dict[str, bool]:
+        """Describe's object-level flags, as the running user's object permissions make them."""
+        return {"queryable": self.permitted(name, "PermissionsRead"),
+                "createable": self.permitted(name, "PermissionsCreate"),
+                "updateable": self.permitted(name, "PermissionsEdit")}
+
+    def _entry(self, name: str, version: str) -> dict[str, Any]:
+        return {**ALL_OBJECTS[name].global_entry(version), **self._object_flags(name)}
 
     def basic_info(self, req: Request) -> Response:
         name = self._object(req.params["type"])
@@ -56,7 +68,7 @@ class RestMixin(WritesMixin):
             "SELECT id FROM records WHERE sobject = ? AND deleted = 0 ORDER BY seq DESC LIMIT 5", (name,)
         ).fetchall()
         return Response(200, {
-            "objectDescribe": ALL_OBJECTS[name].global_entry(v),
+            "objectDescribe": self._entry(name, v),
             "recentItems": [
                 {"attributes": {"type": name, "url": self._record_url(v, name, r[0])}, "Id": r[0]} for r in recent
             ],

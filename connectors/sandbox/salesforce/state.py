@@ -12,6 +12,11 @@ a permission set assigned to the user grants read on it (see
 :func:`~.setup_objects.field_grants`), and is writable only with edit; with the switch off, every
 field is. Everything that answers the API (describe, SOQL, writes, Bulk) reads ``_fields``;
 indexes, required fields and defaults are the org's and use every field.
+
+Object permissions (:meth:`SalesforceState.permitted`): the profile grants Read, Create and Edit
+on every data object unless config ``object_permissions`` takes one away; an object without
+Read is not there for the user (describe 404, SOQL ``INVALID_TYPE``), and describe's object-level
+``queryable`` / ``createable`` / ``updateable`` follow them.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from connectors.sandbox.base import App
-from connectors.sandbox.salesforce.setup_objects import ALL_OBJECTS, SETUP_OBJECTS, field_grants, seed_profile
+from connectors.sandbox.salesforce.setup_objects import (
+    ALL_OBJECTS,
+    NOT_UPDATEABLE,
+    SETUP_OBJECTS,
+    field_grants,
+    seed_profile,
+)
 from connectors.sandbox.salesforce_schema import OBJECTS, ORG_ID, FieldDef, custom_field_def, make_id
 
 
@@ -45,7 +56,17 @@ class SalesforceState(App):
 
     def default_config(self) -> dict[str, Any]:
         return {"daily_api_limit": 100_000, "duplicate_rule_email": False, "organization_id": ORG_ID,
-                "enforce_field_security": True}
+                "enforce_field_security": True, "object_permissions": {}}
+
+    def permitted(self, sobject: str, permission: str) -> bool:
+        """Whether the running user's profile grants an object permission (``PermissionsRead``,
+        ``PermissionsCreate``, ``PermissionsEdit``); config ``object_permissions`` takes some away,
+        ``{"Lead": {"PermissionsCreate": false}}``. Setup objects follow the integration user's
+        "Manage Profiles and Permission Sets", which it has."""
+        if sobject in SETUP_OBJECTS:
+            return not (sobject in NOT_UPDATEABLE and permission == "PermissionsEdit")
+        granted = (self.config.get("object_permissions") or {}).get(sobject) or {}
+        return bool(granted.get(permission, True))
 
     @property
     def _fields(self) -> dict[str, dict[str, FieldDef]]:

@@ -158,6 +158,9 @@ class WritesMixin(ValidationMixin):
                 creating = True
                 if fd.name != "Id" and not op.ext_in_values:
                     values = {**values, fd.name: op.ext_value}
+        denied = self._entity_denied(op.sobject, creating)
+        if denied:
+            return fail([denied], rid)
         errors, data = self._validate(b, op.sobject, values, target[2] if target else None, creating, rid)
         if errors:
             return fail(errors, rid)
@@ -175,6 +178,19 @@ class WritesMixin(ValidationMixin):
             data.update({"LastModifiedDate": stamp, "LastModifiedById": USER_ID, "SystemModstamp": stamp})
             b.update(rid, data)
         return {"id": rid, "success": True, "errors": [], "created": creating if op.kind == "upsert" else None}
+
+    def _entity_denied(self, sobject: str, creating: bool) -> dict[str, Any] | None:
+        """The error for a create (or update) the running user's object permissions forbid.
+
+        Salesforce answers ``CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`` "entity type cannot be
+        inserted: Contact" (or "updated: …", with the object's label), as integrators running
+        without Create or Edit on an object report it.
+        """
+        if self.permitted(sobject, "PermissionsCreate" if creating else "PermissionsEdit"):
+            return None
+        verb = "inserted" if creating else "updated"
+        return rec_error("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                         f"entity type cannot be {verb}: {ALL_OBJECTS[sobject].label}")
 
     def _upsert_matches(self, b: _Batch, op: Op) -> list[str]:
         fd = op.ext_field

@@ -64,37 +64,3 @@ def test_create_fields_is_idempotent(conn: SalesforceConnector, sf, sandbox_clea
     assert fresh.calls.writes == 0 and fresh.calls.reads == 1
     assert _server_calls(sandbox_clean, "CustomField") == tooling_before
 
-
-def test_grant_field_access_is_idempotent(conn: SalesforceConnector, sf) -> None:
-    specs = [FieldSpec("Warmly_Last_Seen__c", "Warmly Last Seen", "datetime"), FieldSpec(KEY, "Key", "string",
-                                                                                       unique_key=True)]
-    conn.create_fields("Lead", specs)
-    conn.create_fields("Account", specs[:1])
-    grants = {"Lead": [s.name for s in specs], "Account": ["Warmly_Last_Seen__c"]}
-    report = conn.grant_field_access("Warmly_CRM_Writeback", "Warmly CRM Writeback", grants)
-    assert (report.created_permission_set, report.assigned) == (True, True)
-    assert report.granted == grants and report.failed == {}
-    assert conn.hidden_fields("Lead", grants["Lead"]) == []
-    # Salesforce itself: the standard setup objects, readable through SOQL.
-    ps = sf.query("SELECT Id, Label FROM PermissionSet WHERE Name = 'Warmly_CRM_Writeback'")["records"]
-    assert [p["Label"] for p in ps] == ["Warmly CRM Writeback"]
-    rows = sf.query("SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
-                    f"WHERE ParentId = '{ps[0]['Id']}'")["records"]
-    assert sorted((r["Field"], r["PermissionsRead"], r["PermissionsEdit"]) for r in rows) == [
-        ("Account.Warmly_Last_Seen__c", True, True), ("Lead.Warmly_Last_Seen__c", True, True),
-        (f"Lead.{KEY}", True, True)]
-    assert sf.query(f"SELECT COUNT() FROM PermissionSetAssignment WHERE PermissionSetId = '{ps[0]['Id']}'"
-                    )["totalSize"] == 1
-
-    fresh = SalesforceConnector(sf)
-    again = fresh.grant_field_access("Warmly_CRM_Writeback", "Warmly CRM Writeback", grants)
-    assert (again.created_permission_set, again.assigned, again.granted) == (False, False, {})
-    assert fresh.calls.writes == 0
-
-    # A read-only grant made elsewhere is upgraded to edit.
-    sf.FieldPermissions.update(sf.query("SELECT Id FROM FieldPermissions WHERE Field = 'Lead.Warmly_Last_Seen__c'")
-                               ["records"][0]["Id"], {"PermissionsEdit": False})
-    assert not conn.describe("Lead", refresh=True).fields["Warmly_Last_Seen__c"].createable
-    upgraded = fresh.grant_field_access("Warmly_CRM_Writeback", "Warmly CRM Writeback", grants)
-    assert upgraded.granted == {"Lead": ["Warmly_Last_Seen__c"]}
-    assert fresh.describe("Lead").fields["Warmly_Last_Seen__c"].createable

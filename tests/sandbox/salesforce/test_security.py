@@ -189,3 +189,38 @@ def test_userinfo_names_the_running_user(sf, sandbox_clean):
     assert body["sub"].endswith(f"/id/{body['organization_id']}/{body['user_id']}")
     bad = requests.get(url, headers={"Authorization": "Bearer nope"}, verify=sandbox_clean.ca_file, timeout=10)
     assert (bad.status_code, bad.text) == (403, "Bad_OAuth_Token")
+
+
+def test_object_permissions_shape_describe_and_refuse_writes(sf, sandbox_clean):
+    existing = sf.Lead.create(lead())["id"]
+    config(sandbox_clean, object_permissions={"Lead": {"PermissionsCreate": False, "PermissionsEdit": False}})
+    entry = {o["name"]: o for o in sf.describe()["sobjects"]}["Lead"]
+    assert (entry["queryable"], entry["createable"], entry["updateable"]) == (True, False, False)
+    described_lead = sf.Lead.describe()
+    assert (described_lead["createable"], described_lead["updateable"]) == (False, False)
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Lead.create(lead())
+    assert error(exc) == {"message": "entity type cannot be inserted: Lead",
+                          "errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "fields": []}
+    [result] = create_many(sf, "Lead", [lead()])
+    assert result["errors"][0]["statusCode"] == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Lead.update(existing, {"Title": "CEO"})
+    assert error(exc)["message"] == "entity type cannot be updated: Lead"
+    assert sf.Contact.create({"LastName": "Other objects keep theirs"})["success"]
+    # A permission set assignment can be created and deleted, never updated.
+    ps = permission_set(sf, "Other_Set", assign=False)
+    psa = sf.PermissionSetAssignment.create({"AssigneeId": running_user(sf), "PermissionSetId": ps})["id"]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.PermissionSetAssignment.update(psa, {"PermissionSetId": ps})
+    assert error(exc)["errorCode"] == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+
+
+def test_an_object_without_read_is_not_there_for_the_user(sf, sandbox_clean):
+    config(sandbox_clean, object_permissions={"Account": {"PermissionsRead": False}})
+    assert "Account" not in {o["name"] for o in sf.describe()["sobjects"]}
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.Account.describe()
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.query("SELECT Id FROM Account")
+    assert error(exc)["errorCode"] == "INVALID_TYPE"
