@@ -18,7 +18,7 @@ from dagster_pipeline.sync.settings import WORKFLOWS, Settings, load_settings
 from dagster_pipeline.sync.setup import run_setup
 from dagster_pipeline.sync.state import SyncStore
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -45,6 +45,9 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
     except ConfigError as exc:
         err.print(f"[bold red]configuration error:[/] {exc}")
         return 2
+    except WritebackError as exc:  # the CRM refused the credentials: one line, with the fix
+        err.print(f"[bold red]{mode} failed:[/] {exc}")
+        return 1
     workflows = [args.workflow] if args.workflow else list(WORKFLOWS)
     results: list[WorkflowResult] = []
     try:

@@ -127,3 +127,36 @@ def test_failed_records_exit_1_and_are_named(project) -> None:
     assert proc.returncode == 1
     failed = json.loads(proc.stdout)["workflows"]["website_visitor"]["objects"]["Lead"]["failed"]
     assert failed == {"invalid_email": 1}
+
+
+def _jwt_env(project: dict[str, Any], connected_app: Any) -> dict[str, str]:
+    env = {k: v for k, v in project["env"].items() if not k.startswith("SALESFORCE_")}
+    return {**env, **connected_app.env(project["sandbox"])}
+
+
+def test_jwt_log_in_runs_setup_and_sync(project, connected_app) -> None:
+    connected_app.configure(project["sandbox"])
+    env = _jwt_env(project, connected_app)
+    setup = writeback(project, "setup", "--json", env=env)
+    assert setup.returncode == 0, setup.stderr
+    assert json.loads(setup.stdout)["permission_set"] == "Warmly_CRM_Writeback"
+    sync = writeback(project, "sync", "--workflow", "website_visitor", "--json", env=env)
+    assert sync.returncode == 0, sync.stderr
+    assert connected_app.private_key.splitlines()[1] not in setup.stdout + setup.stderr + sync.stdout + sync.stderr
+
+
+@pytest.mark.parametrize("problem", ["expired", "wrongly_signed"])
+def test_a_refused_assertion_is_one_line_and_exit_1(project, connected_app, problem) -> None:
+    from tests.conftest import make_keypair
+
+    connected_app.configure(project["sandbox"], jwt_clock_offset_seconds=600 if problem == "expired" else 0)
+    env = _jwt_env(project, connected_app)
+    if problem == "wrongly_signed":
+        env["SALESFORCE_PRIVATE_KEY"] = make_keypair("another key")[0]
+    proc = writeback(project, "sync", env=env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "log-in failed" in lines[0]
+    assert ("clock" if problem == "expired" else "signature does not match") in lines[0]
+    assert env["SALESFORCE_PRIVATE_KEY"].splitlines()[1] not in proc.stderr

@@ -1,8 +1,12 @@
-"""The OAuth 2.0 endpoints: the token endpoint (``POST /services/oauth2/token``: password and
-client-credentials grants) and the UserInfo endpoint (``GET /services/oauth2/userinfo``).
+"""The OAuth 2.0 endpoints: the token endpoint (``POST /services/oauth2/token``: password,
+client-credentials and JWT bearer grants) and the UserInfo endpoint (``GET /services/oauth2/userinfo``).
 
-The password (or the client secret) is the sandbox token. A successful grant stores a new session
-id, which :mod:`.hooks` accepts as a bearer token until the data file is deleted.
+The password (or the client secret) is the sandbox token. The JWT bearer grant takes an assertion
+signed for the connected app the config describes — ``jwt_consumer_key``, ``jwt_certificate`` (PEM),
+``jwt_audience`` (default ``https://test.salesforce.com``: the sandbox is a sandbox org) — for the
+integration user's username; :mod:`.jwt_bearer` says what is checked. ``jwt_clock_offset_seconds``
+moves the sandbox's clock for that check (a client clock running behind). A successful grant stores
+a new session id, which :mod:`.hooks` accepts as a bearer token until the data file is deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from urllib.parse import parse_qs
 
 from connectors.sandbox.base import Request, Response
+from connectors.sandbox.salesforce.jwt_bearer import GRANT_TYPE, check_assertion
 from connectors.sandbox.salesforce.state import SalesforceState
 from connectors.sandbox.salesforce_schema import USER_ID, USER_RECORD, now_iso
 
@@ -36,6 +41,15 @@ class OAuthMixin(SalesforceState):
         elif grant == "client_credentials":
             if not client_id or client_secret != self.token:
                 return Response(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
+        elif grant == GRANT_TYPE:
+            refused = check_assertion(
+                form.get("assertion") or "", consumer_key=self.config.get("jwt_consumer_key"),
+                certificate=self.config.get("jwt_certificate"), audience=str(self.config["jwt_audience"]),
+                username=str(USER_RECORD["Username"]),
+                now=time.time() + float(self.config.get("jwt_clock_offset_seconds") or 0),
+            )
+            if refused:
+                return Response(400, {"error": refused[0], "error_description": refused[1]})
         else:
             return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
         org_id = str(self.config["organization_id"])

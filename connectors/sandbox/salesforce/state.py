@@ -56,7 +56,10 @@ class SalesforceState(App):
 
     def default_config(self) -> dict[str, Any]:
         return {"daily_api_limit": 100_000, "duplicate_rule_email": False, "organization_id": ORG_ID,
-                "enforce_field_security": True, "object_permissions": {}}
+                "enforce_field_security": True, "object_permissions": {},
+                # The connected app the JWT bearer grant accepts (see .auth): none until configured.
+                "jwt_consumer_key": None, "jwt_certificate": None, "jwt_audience": "https://test.salesforce.com",
+                "jwt_clock_offset_seconds": 0}
 
     def permitted(self, sobject: str, permission: str) -> bool:
         """Whether the running user's profile grants an object permission (``PermissionsRead``,
