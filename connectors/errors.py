@@ -7,7 +7,7 @@
     ├── WarehouseError            a sync model or table cannot be read or written; .model
     │   └── DbtError              a dbt command failed; .command, .returncode, .output_tail
     └── CrmError                  a CRM call failed as a whole; .crm, .status, .code
-        ├── AuthenticationError   401 / invalid_grant: wrong or expired credentials
+        ├── AuthenticationError   401 / invalid_grant: wrong or expired credentials; .fix
         ├── RetryableError        429, 5xx, dropped connections, UNABLE_TO_LOCK_ROW; .retry_after
         ├── ApiLimitExhausted     the daily allocation is spent: stop cleanly, retry tomorrow
         ├── MissingScopeError     HubSpot 403 MISSING_SCOPES: the token lacks scopes; .scopes
@@ -64,7 +64,12 @@ class CrmError(WritebackError):
 
 
 class AuthenticationError(CrmError):
-    """The CRM refused our credentials."""
+    """The CRM refused our credentials; ``fix`` says what to change, when the refusal tells."""
+
+    def __init__(self, message: str, *, crm: str, status: int | None = None, code: str | None = None,
+                 fix: str | None = None) -> None:
+        self.fix = fix
+        super().__init__(message, crm=crm, status=status, code=code)
 
 
 class RetryableError(CrmError):

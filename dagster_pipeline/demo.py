@@ -1,7 +1,8 @@
 """`writeback demo` and `writeback dev`: the whole product on the embedded default, nothing to configure.
 
 The demo builds the DuckDB warehouse from ``seeds/`` with dbt, starts the sandbox CRMs on free
-ports, creates the Warmly fields (`writeback setup`), materializes every asset through Dagster
+ports, runs `writeback doctor` (and stops if it finds what setup cannot fix), creates the Warmly
+fields and grants them (`writeback setup`), materializes every asset through Dagster
 in this process over every daily partition, and prints what each workflow did to each CRM
 object. Everything it keeps lives under ``--data-dir`` (default ``.data/``): the warehouse with
 its sync log, the sandbox CRMs' state, and the Dagster instance — so a second run writes
@@ -140,16 +141,25 @@ def main(args: argparse.Namespace) -> int:
 def _run(console: Console, data_dir: Path, crm: str, started: float) -> int:
     from dagster import AssetKey, DagsterInstance
 
+    from dagster_pipeline.commands import print_doctor
     from dagster_pipeline.connect import make_connector
     from dagster_pipeline.defs.partitions import daily_partitions
     from dagster_pipeline.local_run import CRM_KEYS, dbt_keys, materialize_range
+    from dagster_pipeline.sync.doctor import run_doctor
     from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
     from dagster_pipeline.sync.setup import run_setup
 
     settings = load_settings()
+    checked = run_doctor(settings, lambda: make_connector(settings))
+    print_doctor(checked, console)
+    if not checked.only_setup_needed:
+        console.print("[bold red]writeback doctor found what `writeback setup` cannot fix; see above[/]")
+        return 1
     report = run_setup(settings, make_connector(settings))
     made = sum(len(v) for v in report.created.values())
-    console.print(f"writeback setup: created {made} field(s)" + (" (all present already)" if not made else ""))
+    granted = sum(len(v) for v in report.granted.values())
+    console.print(f"writeback setup: created {made} field(s)" + (" (all present already)" if not made else "")
+                  + (f", granted {granted} through permission set {report.permission_set}" if granted else ""))
 
     keys = daily_partitions.get_partition_keys()
     first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])

@@ -94,6 +94,12 @@ class HubSpotTransport:
         self._groups = crm.properties.groups_api
         self._assoc = crm.associations.v4.batch_api
         self._schemas: dict[str, ObjectSchema] = {}
+        self._daily: tuple[int, int] | None = None
+
+    def daily_allowance(self) -> tuple[int, int] | None:
+        """``(remaining, max)`` calls of the account's day, from the last ``X-HubSpot-RateLimit-Daily*``
+        headers seen (search answers carry none); ``None`` before any."""
+        return self._daily
 
     # -- HTTP, limits, retries ------------------------------------------------------------
     def _kw(self) -> dict[str, Any]:
@@ -168,6 +174,8 @@ class HubSpotTransport:
                 f"HubSpot refused the access token ({message or 'unauthorized'}); "
                 "check HUBSPOT_ACCESS_TOKEN and the private app's scopes",
                 crm=CRM, status=status, code=category,
+                fix="export the private app's current access token as HUBSPOT_ACCESS_TOKEN (Settings → "
+                    "Integrations → Private Apps → your app → Auth)",
             )
         if status == 403 and category == "MISSING_SCOPES":
             return MissingScopeError(endpoint, crm=CRM, scopes=_required_scopes(top))
@@ -197,6 +205,10 @@ class HubSpotTransport:
         return exc
 
     def _observe(self, headers: Mapping[str, str]) -> None:
+        remaining = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        daily = _int_header(headers, "X-HubSpot-RateLimit-Daily")
+        if remaining is not None and daily is not None:
+            self._daily = (remaining, daily)
         self.limiter.observe(_int_header(headers, "X-HubSpot-RateLimit-Max"),
                              _int_header(headers, "X-HubSpot-RateLimit-Remaining"),
                              _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"))

@@ -56,16 +56,25 @@ class FieldAccessReport:
 class SalesforceAccess(SalesforceSchema, SalesforceReads):
     """The running user (UserInfo) and field-level security grants through a permission set."""
 
-    _user_id: str | None = None
+    _user: dict[str, Any] | None = None
+
+    def _userinfo(self) -> dict[str, Any]:
+        """Who the session belongs to (OAuth UserInfo); one call per connector."""
+        if self._user is None:
+            body = self._retrying(lambda: self._json(self._request("GET", "/services/oauth2/userinfo")))
+            if not isinstance(body, dict) or not body.get("user_id"):
+                raise CrmError("/services/oauth2/userinfo named no user_id", crm=CRM)
+            self._user = body
+        return self._user
 
     def running_user_id(self) -> str:
-        """The Id of the user the session belongs to; one UserInfo call per connector."""
-        if self._user_id is None:
-            body = self._retrying(lambda: self._json(self._request("GET", "/services/oauth2/userinfo")))
-            if not body.get("user_id"):
-                raise CrmError("/services/oauth2/userinfo named no user_id", crm=CRM)
-            self._user_id = str(body["user_id"])
-        return self._user_id
+        """The Id of the user the session belongs to."""
+        return str(self._userinfo()["user_id"])
+
+    def running_user_name(self) -> str:
+        """The username of the user the session belongs to."""
+        info = self._userinfo()
+        return str(info.get("preferred_username") or info["user_id"])
 
     def access(self, sobject: str) -> ObjectAccess:
         """The object permissions the running user lacks on ``sobject`` (``Create on Lead``, …)."""

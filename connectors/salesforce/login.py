@@ -63,7 +63,7 @@ def login_failure(error: str | None, description: str | None, status: int | None
     hint = _HINTS.get((description or "").strip().lower(), "check the log-in variables")
     said = f" ({description})" if description else ""
     return AuthenticationError(f"log-in failed: {hint}{said}", crm=CRM, status=status or 400,
-                               code=error or "LOGIN_FAILED")
+                               code=error or "LOGIN_FAILED", fix=hint)
 
 
 class LoginHostAdapter(BaseAdapter):

@@ -76,6 +76,11 @@ class FieldGap:
 
     def message(self) -> str:
         obj = self.object_type
+        return f"{self.problems()}. Nothing was written to {obj}; {self.fix()}, then sync again."
+
+    def problems(self) -> str:
+        """What is wrong, one clause per kind of field."""
+        obj = self.object_type
         problems: list[str] = []
         if self.missing:
             problems.append(f"{obj} is missing required field(s): {', '.join(self.missing)}")
@@ -85,7 +90,7 @@ class FieldGap:
         if self.read_only:
             problems.append(f"{obj} field(s) {', '.join(self.read_only)} are read-only for this user "
                             "(field-level security)")
-        return f"{'. '.join(problems)}. Nothing was written to {obj}; {self.fix()}, then sync again."
+        return ". ".join(problems)
 
     def fix(self) -> str:
         """What to do, one clause per kind of field: ours go through setup, mapped ones through the admin."""
@@ -138,18 +143,30 @@ def field_gap(connector: Any, od: ObjectDef, s: ObjectSettings, schema: ObjectSc
 _VERBS = {"read": "read", "create": "create records of", "update": "update records of"}
 
 
-def refusal(access: ObjectAccess, action: Action, settings_key: str) -> str | None:
-    """Why ``action`` on the object is refused, naming what is lacking and the fixes; None when allowed."""
+def refusal_parts(access: ObjectAccess, action: Action, settings_key: str) -> tuple[str, str, str] | None:
+    """``(what is lacking, how to grant it, the setting that avoids it)`` when ``action`` on the object
+    is refused; None when allowed."""
     lacking = access.missing(action)
     if not lacking:
         return None
     names = ", ".join(lacking)
+    off = {"read": f"{settings_key}.create and .update: false", "describe": "",
+           "create": f"{settings_key}.create: false", "update": f"{settings_key}.update: false",
+           "define": ""}[action]
     if access.kind == "scope":
-        why = (f"the HubSpot access token lacks the scope {names}; add it to the private app (Settings → "
-               "Integrations → Private Apps → Scopes) and use its new token")
+        why = f"the HubSpot access token lacks the scope {names}"
+        grant = "add it to the private app (Settings → Integrations → Private Apps → Scopes) and use its new token"
     else:
-        why = (f"the Salesforce integration user lacks the object permission {names}; grant it in a permission "
-               "set (Setup → Permission Sets → Object Settings)")
-    off = {"read": f"set {settings_key}.create and .update to false",
-           "create": f"set {settings_key}.create: false", "update": f"set {settings_key}.update: false"}[action]
-    return f"Cannot {_VERBS[action]} {access.object_type}: {why}, or {off}. Nothing was sent for it."
+        why = f"the Salesforce integration user lacks the object permission {names}"
+        grant = "grant it in a permission set (Setup → Permission Sets → Object Settings)"
+    return why, grant, off
+
+
+def refusal(access: ObjectAccess, action: Action, settings_key: str) -> str | None:
+    """Why ``action`` on the object is refused, naming what is lacking and the fixes; None when allowed."""
+    parts = refusal_parts(access, action, settings_key)
+    if parts is None:
+        return None
+    why, grant, off = parts
+    fix = grant + (f", or set {off}" if off else "")
+    return f"Cannot {_VERBS.get(action, action)} {access.object_type}: {why}; {fix}. Nothing was sent for it."

@@ -160,3 +160,29 @@ def test_a_refused_assertion_is_one_line_and_exit_1(project, connected_app, prob
     assert "log-in failed" in lines[0]
     assert ("clock" if problem == "expired" else "signature does not match") in lines[0]
     assert env["SALESFORCE_PRIVATE_KEY"].splitlines()[1] not in proc.stderr
+
+
+def test_doctor_exit_codes_0_1_2(project) -> None:
+    before = writeback(project, "doctor", "--json")
+    assert before.returncode == 1, before.stderr
+    checks = {c["name"]: c for c in json.loads(before.stdout)["checks"]}
+    assert checks["Lead fields"]["fix"] == "run `writeback setup` to create them" and checks["log in"]["ok"]
+    text = writeback(project, "doctor")
+    assert text.returncode == 1 and "✗ Lead fields" in text.stdout and "fix: run `writeback setup`" in text.stdout
+    assert writeback(project, "setup").returncode == 0
+    after = writeback(project, "doctor")
+    assert after.returncode == 0 and "All good" in after.stdout, after.stdout
+    env = {k: v for k, v in project["env"].items() if k != "SALESFORCE_ACCESS_TOKEN"}
+    missing = writeback(project, "doctor", "--json", env=env)
+    assert missing.returncode == 2 and json.loads(missing.stdout)["exit_code"] == 2
+
+
+def test_doctor_names_the_scope_a_hubspot_token_lacks(project) -> None:
+    from connectors.sandbox.hubspot.scopes import ALL_SCOPES
+
+    sandbox = project["sandbox"]
+    sandbox.admin("hubspot", "POST", "config", {"scopes": [s for s in ALL_SCOPES if s != "crm.objects.contacts.write"]})
+    env = {**project["env"], **sandbox.hubspot_env()}
+    proc = writeback(project, "doctor", "--crm", "hubspot", env=env)
+    assert proc.returncode == 1
+    assert "✗ scopes" in proc.stdout and "the token lacks crm.objects.contacts.write" in proc.stdout

@@ -55,3 +55,4 @@ def test_a_write_outside_the_scopes_fails_its_records_and_sends_no_more(hs: HubS
     assert "crm.objects.contacts.write" in (results[0].message or "")
     assert server_calls(sandbox_clean, "batch/upsert") == 1  # the second batch was not sent
     assert all_contacts(hs) == [] and clock.sleeps == []
+
