@@ -35,6 +35,11 @@ class FieldInfo:
 class ObjectSchema:
     object_type: str
     fields: dict[str, FieldInfo]
+    # What the running user may do on the object as a whole (Salesforce describe's object-level
+    # ``queryable`` / ``createable`` / ``updateable``); HubSpot's scopes are read elsewhere.
+    queryable: bool = True
+    createable: bool = True
+    updateable: bool = True
 
     def missing(self, names: list[str] | tuple[str, ...], *, for_write: bool = True) -> list[str]:
         """Names that do not exist (or exist but cannot be written) on this object."""
@@ -44,6 +49,37 @@ class ObjectSchema:
             if f is None or (for_write and not (f.createable or f.updateable)):
                 out.append(n)
         return out
+
+
+Action = Literal["read", "create", "update", "describe", "define"]
+
+
+@dataclass(frozen=True)
+class ObjectAccess:
+    """What the credentials may do on one CRM object: per action, the permissions they lack.
+
+    Actions: ``read`` (query / batch read, needed to match records), ``create``, ``update``,
+    ``describe`` (read the object's fields) and ``define`` (create fields / properties, what
+    `writeback setup` needs). An action with nothing
+    lacking is allowed. ``kind`` says what the names are: HubSpot ``scope`` names
+    (``crm.objects.contacts.write``) or Salesforce object ``permission`` names (``Create on Lead``).
+    """
+
+    object_type: str
+    kind: Literal["scope", "permission"]
+    lacking: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    known: bool = True  # False: the CRM would not say (every action is then assumed allowed)
+
+    def allows(self, action: Action) -> bool:
+        return not self.lacking.get(action)
+
+    def missing(self, action: Action) -> tuple[str, ...]:
+        return self.lacking.get(action, ())
+
+    @property
+    def reason(self) -> str:
+        """The outcome reason of a record refused for it: ``missing_scope`` / ``missing_permission``."""
+        return "missing_scope" if self.kind == "scope" else "missing_permission"
 
 
 @dataclass(frozen=True)

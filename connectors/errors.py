@@ -7,9 +7,10 @@
     ├── WarehouseError            a sync model or table cannot be read or written; .model
     │   └── DbtError              a dbt command failed; .command, .returncode, .output_tail
     └── CrmError                  a CRM call failed as a whole; .crm, .status, .code
-        ├── AuthenticationError   401 / invalid_grant: wrong or expired credentials
+        ├── AuthenticationError   401 / invalid_grant: wrong or expired credentials; .fix
         ├── RetryableError        429, 5xx, dropped connections, UNABLE_TO_LOCK_ROW; .retry_after
         ├── ApiLimitExhausted     the daily allocation is spent: stop cleanly, retry tomorrow
+        ├── MissingScopeError     HubSpot 403 MISSING_SCOPES: the token lacks scopes; .scopes
         └── SchemaError           required fields missing on an object; .object_type, .missing_fields
 
 Per-record failures (a bad email, a too-long value) are *not* exceptions: they come back as
@@ -63,7 +64,12 @@ class CrmError(WritebackError):
 
 
 class AuthenticationError(CrmError):
-    """The CRM refused our credentials."""
+    """The CRM refused our credentials; ``fix`` says what to change, when the refusal tells."""
+
+    def __init__(self, message: str, *, crm: str, status: int | None = None, code: str | None = None,
+                 fix: str | None = None) -> None:
+        self.fix = fix
+        super().__init__(message, crm=crm, status=status, code=code)
 
 
 class RetryableError(CrmError):
@@ -79,6 +85,19 @@ class RetryableError(CrmError):
 
 class ApiLimitExhausted(CrmError):
     """The CRM's daily API allocation is spent; further calls fail until it resets."""
+
+
+class MissingScopeError(CrmError):
+    """The token was not granted the scopes a call needs (HubSpot 403 ``MISSING_SCOPES``)."""
+
+    def __init__(self, what: str, *, crm: str, scopes: list[str], status: int | None = 403) -> None:
+        self.scopes = list(scopes)
+        named = ", ".join(self.scopes) or "(HubSpot named none)"
+        super().__init__(
+            f"{what}: the access token lacks the scope(s) {named}; add them to the private app (Settings → "
+            "Integrations → Private Apps → Scopes) and use its new token",
+            crm=crm, status=status, code="missing_scope",
+        )
 
 
 class SchemaError(CrmError):

@@ -103,6 +103,20 @@ def _run_setup(args: argparse.Namespace) -> int:
     return run_setup_command(args)
 
 
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="check everything a first run needs (credentials, permissions, fields, "
+                                      "scopes); writes nothing")
+    p.add_argument("--crm", choices=CRMS, help="override `crm` from the settings file")
+    p.add_argument("--settings", help="settings file (default: $WRITEBACK_SETTINGS or writeback.yml)")
+    p.add_argument("--json", action="store_true", help="print the checklist as one JSON object")
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from dagster_pipeline.commands import run_doctor_command
+
+    return run_doctor_command(args)
+
+
 def _add_log(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("log", help="summarise the sync log kept in the warehouse")
     p.add_argument("--runs", type=int, default=3, help="how many of the latest runs (default 3)")
@@ -123,6 +137,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "plan": (_add_plan, _run_plan),
     "sync": (_add_sync, _run_sync),
     "setup": (_add_setup, _run_setup),
+    "doctor": (_add_doctor, _run_doctor),
     "log": (_add_log, _run_log),
 }
 

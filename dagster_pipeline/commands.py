@@ -1,4 +1,4 @@
-"""Bodies of `writeback plan | sync | setup` (argument parsing lives in cli.py)."""
+"""Bodies of `writeback plan | sync | setup | doctor | log` (argument parsing lives in cli.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from connectors.errors import ConfigError, WritebackError
 from dagster_pipeline.connect import make_connector, make_warehouse
+from dagster_pipeline.sync.doctor import DoctorReport, run_doctor
 from dagster_pipeline.sync.engine import WorkflowResult, preflight, run_workflow
 from dagster_pipeline.sync.report import as_json, exit_code, print_summary
 from dagster_pipeline.sync.settings import WORKFLOWS, Settings, load_settings
@@ -51,6 +52,9 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
     except ConfigError as exc:
         _config_error(exc)
         return 2
+    except WritebackError as exc:  # the CRM refused the credentials: one line, with the fix
+        err.print(f"[bold red]{mode} failed:[/] {exc}")
+        return 1
     workflows = [args.workflow] if args.workflow else list(WORKFLOWS)
     results: list[WorkflowResult] = []
     try:
@@ -97,15 +101,56 @@ def run_setup_command(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict()))
     else:
         out = Console()
-        verb = "would create" if args.dry_run else "created"
+        verb, grant_verb = ("would create", "would grant") if args.dry_run else ("created", "granted")
         for obj in report.present:
-            created = report.created.get(obj, [])
-            out.print(f"{obj}: {verb} {len(created)} field(s)" + (f": {', '.join(created)}" if created else "")
-                      + f"; {len(report.present[obj])} already present")
+            created, granted = report.created.get(obj, []), report.granted.get(obj, [])
+            line = f"{obj}: {verb} {len(created)} field(s)" + (f": {', '.join(created)}" if created else "")
+            if granted:
+                line += (f"; {grant_verb} read and edit on {len(granted)} through permission set "
+                         f"{report.permission_set}")
+            out.print(line + f"; {len(report.present[obj])} already present")
+            if report.not_usable.get(obj):
+                out.print(f"  [red]still not visible or not writable on {obj}: {', '.join(report.not_usable[obj])}[/]"
+                          " — grant the integration user read and edit on them in Setup")
             if report.missing_mapped.get(obj):
                 out.print(f"  [red]mapped field(s) missing on {obj}: {', '.join(report.missing_mapped[obj])}[/] "
                           "— create them in the CRM or fix objects.*.field_mapping")
+        for full, why in report.grant_failed.items():
+            out.print(f"  [red]could not grant {full}[/]: {why}")
     return 0 if report.ok else 1
+
+
+def run_doctor_command(args: argparse.Namespace) -> int:
+    """Check everything a first run needs, writing nothing: 0 all good, 1 something to fix, 2 configuration."""
+    try:
+        settings = _settings(args)
+        report = run_doctor(settings, lambda: make_connector(settings))
+    except ConfigError as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "exit_code": 2, "error": str(exc)}))
+        err.print(f"[bold red]configuration error:[/] {exc}")
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        print_doctor(report, Console(soft_wrap=True))
+    return report.exit_code
+
+
+def print_doctor(report: DoctorReport, out: Console) -> None:
+    """The checklist: one line per check, and under a failed one its fix."""
+    out.print(f"[bold]writeback doctor[/] — {report.crm}")
+    width = max(len(c.name) for c in report.checks)
+    for c in report.checks:
+        mark = "[green]✓[/]" if c.ok else "[red]✗[/]"
+        out.print(f"  {mark} {c.name.ljust(width)}  {c.detail}", highlight=False)
+        if not c.ok and c.fix:
+            out.print(f"    {' ' * width}  [yellow]fix:[/] {c.fix}", highlight=False)
+    failed = [c for c in report.checks if not c.ok]
+    if not failed:
+        out.print("[green]All good:[/] a first run has everything it needs.")
+    else:
+        out.print(f"[red]{len(failed)} thing(s) to fix[/] before a first run.")
 
 
 def run_log_command(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """`writeback demo` and `writeback dev`: the whole product on the embedded default, nothing to configure.
 
-The demo starts the sandbox CRMs on free ports, creates the Warmly fields (`writeback setup`),
-and runs the code location's own jobs in this process over every daily partition: ``warehouse_job``
+The demo starts the sandbox CRMs on free ports, runs `writeback doctor` (and stops if it finds
+what setup cannot fix), creates the Warmly fields and grants them (`writeback setup`), and runs
+the code location's own jobs in this process over every daily partition: ``warehouse_job``
 (the dbt build of ``seeds/`` into DuckDB), then each workflow's job for its CRM half (the fields
 check and the sync), listed under their job in the UI as a schedule's or a backfill's runs are.
 It prints what each workflow did to each CRM object, summed over the partitions. Everything it
@@ -164,16 +165,25 @@ def _workflow_summary(result: Any, workflow: str) -> dict[str, Any] | None:
 def _run(console: Console, data_dir: Path, crm: str, started: float) -> int:
     from dagster import AssetKey, DagsterInstance
 
+    from dagster_pipeline.commands import print_doctor
     from dagster_pipeline.connect import make_connector
     from dagster_pipeline.defs.partitions import daily_partitions
     from dagster_pipeline.local_run import run_job
+    from dagster_pipeline.sync.doctor import run_doctor
     from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
     from dagster_pipeline.sync.setup import run_setup
 
     settings = load_settings().for_crm(crm)
+    checked = run_doctor(settings, lambda: make_connector(settings))
+    print_doctor(checked, console)
+    if not checked.only_setup_needed:
+        console.print("[bold red]writeback doctor found what `writeback setup` cannot fix; see above[/]")
+        return 1
     report = run_setup(settings, make_connector(settings))
     made = sum(len(v) for v in report.created.values())
-    console.print(f"writeback setup: created {made} field(s)" + (" (all present already)" if not made else ""))
+    granted = sum(len(v) for v in report.granted.values())
+    console.print(f"writeback setup: created {made} field(s)" + (" (all present already)" if not made else "")
+                  + (f", granted {granted} through permission set {report.permission_set}" if granted else ""))
 
     keys = daily_partitions.get_partition_keys()
     first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,54 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxInfo]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def make_keypair(common_name: str = "writeback-tests") -> tuple[str, str]:
+    """A fresh RSA private key and a self-signed certificate for it, both PEM (a connected app's pair)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@dataclass
+class ConnectedApp:
+    """A connected app with a certificate, as the JWT bearer flow needs: its consumer key and key pair."""
+
+    consumer_key: str
+    private_key: str = field(repr=False)
+    certificate: str = field(repr=False)
+    username: str = "integration@sandbox.example"  # the sandbox's integration user
+
+    def configure(self, sandbox: SandboxInfo, **config: Any) -> None:
+        """Register the app (consumer key, certificate) with the Salesforce sandbox."""
+        sandbox.admin("salesforce", "POST", "config", {"jwt_consumer_key": self.consumer_key,
+                                                       "jwt_certificate": self.certificate, **config})
+
+    def env(self, sandbox: SandboxInfo, **overrides: str) -> dict[str, str]:
+        """What a user exports to log in with it: no instance URL, the ``test`` login host (a sandbox
+        org), and the login host pointed at the local sandbox."""
+        return {"SALESFORCE_CLIENT_ID": self.consumer_key, "SALESFORCE_USERNAME": self.username,
+                "SALESFORCE_PRIVATE_KEY": self.private_key, "SALESFORCE_DOMAIN": "test",
+                "SALESFORCE_LOGIN_URL": sandbox.salesforce_url, "SALESFORCE_CA_BUNDLE": sandbox.ca_file, **overrides}
+
+
+@pytest.fixture(scope="session")
+def connected_app() -> ConnectedApp:
+    key, cert = make_keypair()
+    return ConnectedApp("3MVG9sandbox.writeback.consumer.key", key, cert)
 
 
 @pytest.fixture

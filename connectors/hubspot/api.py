@@ -18,6 +18,9 @@ What the sync engine gets from here, and why it is built this way:
   ``X-HubSpot-RateLimit-*`` headers. 429 (10-second/secondly), 423, 5xx and dropped
   connections are retried with exponential backoff and jitter, honouring ``Retry-After``;
   the daily allocation being spent raises :class:`ApiLimitExhausted` at once.
+- **Scopes** — the token's scopes are asked once (:meth:`access`), so an operation outside them is
+  refused by name before any call; a 403 ``MISSING_SCOPES`` all the same fails the records of its
+  batch with ``missing_scope`` (never retried).
 - **Every HTTP attempt is counted** in :class:`ApiCalls` — reads (batch read, search,
   properties and groups GET, associations read) apart from writes.
 
@@ -33,6 +36,7 @@ server echoes back.
 Where each part lives: :mod:`~connectors.hubspot.wire` (caps, values, property bodies, error
 bodies and headers, as pure functions), :mod:`~connectors.hubspot.transport` (requests,
 limits, retries, call counting), :mod:`~connectors.hubspot.schema` (properties),
+:mod:`~connectors.hubspot.scopes` (the token's scopes and what they allow),
 :mod:`~connectors.hubspot.reads` (batch reads, search, association reads) and
 :mod:`~connectors.hubspot.writes` (upserts, updates, associations, one result per input).
 This module composes them into :class:`HubSpotConnector`.
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 from connectors.hubspot.reads import HubSpotReads
 from connectors.hubspot.schema import HubSpotSchema
+from connectors.hubspot.scopes import HubSpotScopes
 from connectors.hubspot.wire import (
     ASSOC_READ_CAP,
     ASSOC_WRITE_CAP,
@@ -85,7 +90,7 @@ __all__ = [
 ]
 
 
-class HubSpotConnector(HubSpotSchema, HubSpotReads, HubSpotWrites):
+class HubSpotConnector(HubSpotSchema, HubSpotScopes, HubSpotReads, HubSpotWrites):
     """HubSpot CRM v3/v4 through hubspot-api-client, within HubSpot's limits.
 
     ``ten_second_limit`` is the app's allowance per rolling 10 s (100 Free/Starter, 190

@@ -22,6 +22,7 @@ class HubSpotSchema(HubSpotTransport):
     """The account (portal) written to, its properties and property groups (CRM v3 properties API)."""
 
     _portal_id: str | None = None
+    _account: dict[str, object] | None = None
 
     def org_id(self) -> str:
         """The portal id (Hub ID) of the token's account; one call per connector.
@@ -41,7 +42,13 @@ class HubSpotSchema(HubSpotTransport):
             if not body.get("portalId"):
                 raise CrmError("GET /account-info/v3/details: the answer names no portalId", crm="hubspot")
             self._portal_id = str(body["portalId"])
+            self._account = dict(body)
         return self._portal_id
+
+    def org_details(self) -> dict[str, object]:
+        """The account details (``portalId``, ``accountType``, ``timeZone``, ``uiDomain``, …)."""
+        self.org_id()
+        return dict(self._account or {})
 
     # -- schema ------------------------------------------------------------------------
     def describe(self, object_type: str, *, refresh: bool = False) -> ObjectSchema:
@@ -58,6 +65,11 @@ class HubSpotSchema(HubSpotTransport):
         schema = ObjectSchema(object_type, fields)
         self._schemas[object_type] = schema
         return schema
+
+    def hidden_fields(self, object_type: str, names: list[str]) -> list[str]:
+        """Always none: HubSpot shows an app every property of the objects its scopes reach, so a
+        property the properties API does not list does not exist (or is archived)."""
+        return []
 
     def create_properties(
         self, object_type: str, specs: list[FieldSpec], *, group: str = "warmly", group_label: str = "Warmly"

@@ -26,7 +26,7 @@ import hubspot.crm.properties as hs_props
 import urllib3
 
 from connectors.crm import ApiCalls, ObjectSchema
-from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, MissingScopeError, RetryableError
 from connectors.hubspot.ratelimit import RollingWindowLimiter
 from connectors.hubspot.wire import CRM, OBJECT_TYPES, TEN_SECONDS, _int_header, _retry_after
 
@@ -43,7 +43,7 @@ class _Response:
     status: int
     body: Any
     attempts: int = 1
-    error: RetryableError | None = None  # retries ran out: the inputs fail with this
+    error: CrmError | None = None  # retries ran out, or a scope is missing: the inputs fail with this
 
 
 class HubSpotTransport:
@@ -94,6 +94,12 @@ class HubSpotTransport:
         self._groups = crm.properties.groups_api
         self._assoc = crm.associations.v4.batch_api
         self._schemas: dict[str, ObjectSchema] = {}
+        self._daily: tuple[int, int] | None = None
+
+    def daily_allowance(self) -> tuple[int, int] | None:
+        """``(remaining, max)`` calls of the account's day, from the last ``X-HubSpot-RateLimit-Daily*``
+        headers seen (search answers carry none); ``None`` before any."""
+        return self._daily
 
     # -- HTTP, limits, retries ------------------------------------------------------------
     def _kw(self) -> dict[str, Any]:
@@ -168,7 +174,11 @@ class HubSpotTransport:
                 f"HubSpot refused the access token ({message or 'unauthorized'}); "
                 "check HUBSPOT_ACCESS_TOKEN and the private app's scopes",
                 crm=CRM, status=status, code=category,
+                fix="export the private app's current access token as HUBSPOT_ACCESS_TOKEN (Settings → "
+                    "Integrations → Private Apps → your app → Auth)",
             )
+        if status == 403 and category == "MISSING_SCOPES":
+            return MissingScopeError(endpoint, crm=CRM, scopes=_required_scopes(top))
         if status == 429:
             policy = str(top.get("policyName") or "")
             if policy.upper() == "DAILY":
@@ -195,6 +205,10 @@ class HubSpotTransport:
         return exc
 
     def _observe(self, headers: Mapping[str, str]) -> None:
+        remaining = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        daily = _int_header(headers, "X-HubSpot-RateLimit-Daily")
+        if remaining is not None and daily is not None:
+            self._daily = (remaining, daily)
         self.limiter.observe(_int_header(headers, "X-HubSpot-RateLimit-Max"),
                              _int_header(headers, "X-HubSpot-RateLimit-Remaining"),
                              _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"))
@@ -222,3 +236,17 @@ class HubSpotTransport:
     def _check_type(object_type: str) -> None:
         if object_type not in OBJECT_TYPES:
             raise ValueError(f"unknown HubSpot object type {object_type!r}; expected one of {OBJECT_TYPES}")
+
+
+def _required_scopes(body: Mapping[str, Any]) -> list[str]:
+    """The scopes a 403 ``MISSING_SCOPES`` answer names, wherever HubSpot put them (each once)."""
+    contexts = [body.get("context")] + [e.get("context") for e in body.get("errors") or [] if isinstance(e, Mapping)]
+    found: list[str] = []
+    for ctx in contexts:
+        if not isinstance(ctx, Mapping):
+            continue
+        for key in ("requiredGranularScopes", "requiredScopes"):
+            for scope in ctx.get(key) or []:
+                if isinstance(scope, str) and scope not in found:
+                    found.append(scope)
+    return found

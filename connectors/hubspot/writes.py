@@ -15,7 +15,7 @@ from typing import Any
 import hubspot.crm.associations.v4 as hs_assoc
 
 from connectors.crm import RecordResult
-from connectors.errors import RetryableError
+from connectors.errors import CrmError, MissingScopeError, RetryableError
 from connectors.hubspot.transport import HubSpotTransport, _Response
 from connectors.hubspot.wire import (
     ASSOC_WRITE_CAP,
@@ -65,7 +65,7 @@ class _WriteOp:
     keys_are_tokens: bool = False  # input keys are distinctive enough to find in a message
     ignore_case: bool = False
     ok: Callable[[_Item, Mapping[str, Any]], RecordResult] | None = None
-    breaker: RetryableError | None = None
+    breaker: CrmError | None = None  # retries ran out or a scope is missing: the rest fails without a call
 
 
 def _fail(item: _Item, code: str | None, message: str | None, fields: Iterable[str] = ()) -> None:
@@ -216,7 +216,7 @@ class HubSpotWrites(HubSpotTransport):
         try:
             return self._request(op.endpoint, write=True, accept=(400, 404, 409),
                                  call=lambda: op.send(payloads))
-        except RetryableError as exc:
+        except (RetryableError, MissingScopeError) as exc:
             return _Response(status=exc.status or 0, body=None, error=exc)
 
     def _write(self, op: _WriteOp, items: list[_Item], resp: _Response | None = None) -> None:

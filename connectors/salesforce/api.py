@@ -27,6 +27,8 @@ never from request objects, so the bearer token cannot leak into logs.
 
 Where each part lives: :mod:`~connectors.salesforce.transport` (the HTTP path, errors and
 the retry policy), :mod:`~connectors.salesforce.schema` (describe, Tooling API fields),
+:mod:`~connectors.salesforce.access` (the running user, field-level security grants),
+:mod:`~connectors.salesforce.org` (org identity, API versions, the daily allowance),
 :mod:`~connectors.salesforce.reads` (SOQL reads), :mod:`~connectors.salesforce.writes`
 (sObject Collections upserts and updates) and :mod:`~connectors.salesforce.bulk` (Bulk API
 2.0 jobs); values, SOQL and client in :mod:`~connectors.salesforce.wire`,
@@ -36,7 +38,9 @@ composes them into :class:`SalesforceConnector`.
 
 from __future__ import annotations
 
+from connectors.salesforce.access import FieldAccessReport, SalesforceAccess
 from connectors.salesforce.bulk import BULK_JOB_TIMEOUT, MAX_BULK_CSV_BYTES, MAX_BULK_POLL_INTERVAL
+from connectors.salesforce.org import SalesforceOrg
 from connectors.salesforce.reads import SalesforceReads
 from connectors.salesforce.schema import SalesforceSchema
 from connectors.salesforce.transport import CRM, MAX_RETRY_AFTER, REQUEST_TIMEOUT, RETRYABLE_RECORD_CODES
@@ -46,6 +50,7 @@ __all__ = [
     "BULK_JOB_TIMEOUT",
     "COLLECTION_SIZE",
     "CRM",
+    "FieldAccessReport",
     "MAX_BULK_CSV_BYTES",
     "MAX_BULK_POLL_INTERVAL",
     "MAX_RETRY_AFTER",
@@ -56,7 +61,7 @@ __all__ = [
 ]
 
 
-class SalesforceConnector(SalesforceSchema, SalesforceReads, SalesforceWrites):
+class SalesforceConnector(SalesforceAccess, SalesforceOrg, SalesforceSchema, SalesforceReads, SalesforceWrites):
     """Talks to one Salesforce org through a simple-salesforce client.
 
     ``calls`` counts every HTTP attempt made through the client's session (reads vs writes,

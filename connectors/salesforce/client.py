@@ -3,16 +3,20 @@
 Credentials never come from files in the repository and are never logged: the dataclass
 hides them from ``repr`` so an exception or a debug print cannot leak them.
 
-Three log-in routes, all ending in a bearer session:
+Four log-in routes, all ending in a bearer session (:mod:`connectors.salesforce.login` has the grants):
 - ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_ACCESS_TOKEN`` (a session id or OAuth token);
-- ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_USERNAME`` / ``SALESFORCE_PASSWORD`` /
-  ``SALESFORCE_SECURITY_TOKEN`` (+ optional ``SALESFORCE_CLIENT_ID`` / ``SALESFORCE_CLIENT_SECRET``),
-  exchanged at ``{instance}/services/oauth2/token`` with the OAuth 2.0 username-password grant;
-- ``SALESFORCE_INSTANCE_URL`` + ``SALESFORCE_CLIENT_ID`` / ``SALESFORCE_CLIENT_SECRET`` alone: the
-  OAuth 2.0 client-credentials grant (a connected app that runs as its integration user).
-  (simple-salesforce's own username login speaks SOAP to ``*.salesforce.com`` only, so a
-  My Domain or sandbox instance URL would be ignored; the OAuth grant honours it.)
-``SALESFORCE_CA_BUNDLE`` pins the certificate authority to trust (the sandbox's own CA).
+- the OAuth 2.0 **JWT bearer** flow, as server integrations log in: ``SALESFORCE_CLIENT_ID`` (the
+  connected app's consumer key) + ``SALESFORCE_USERNAME`` + ``SALESFORCE_PRIVATE_KEY`` (PEM) or
+  ``SALESFORCE_PRIVATE_KEY_FILE``; the instance URL comes back with the session;
+- ``SALESFORCE_USERNAME`` / ``SALESFORCE_PASSWORD`` / ``SALESFORCE_SECURITY_TOKEN`` (+ optional
+  ``SALESFORCE_CLIENT_ID`` / ``SALESFORCE_CLIENT_SECRET``): the OAuth 2.0 username-password grant;
+- ``SALESFORCE_CLIENT_ID`` / ``SALESFORCE_CLIENT_SECRET`` alone: the client-credentials grant (a
+  connected app that runs as its integration user).
+The grants go to the login host ``SALESFORCE_DOMAIN`` names (``login``, ``test`` for a sandbox org,
+or a My Domain such as ``acme.my``), else (password, client credentials) to
+``{SALESFORCE_INSTANCE_URL}/services/oauth2/token``. ``SALESFORCE_LOGIN_URL`` sends what is
+addressed to the login host elsewhere (the local sandbox CRM). ``SALESFORCE_CA_BUNDLE`` pins the
+certificate authority to trust (the sandbox's own CA).
 
 API calls are counted at the transport (:func:`count_calls`), below the SDK, so every HTTP
 attempt is seen — retries, query pages, Bulk polls, and requests whose connection dropped
@@ -38,15 +42,32 @@ from connectors.crm import ApiCalls
 DEFAULT_API_VERSION = "62.0"
 
 
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _domain(value: str | None) -> str | None:
+    """``SALESFORCE_DOMAIN`` as simple-salesforce takes it: ``login``, ``test``, ``acme.my``."""
+    if not value or not value.strip():
+        return None
+    d = value.strip().lower().removeprefix("https://").rstrip("/").removesuffix(".salesforce.com")
+    if not _DOMAIN.match(d):
+        raise ValueError("SALESFORCE_DOMAIN must be login, test or your My Domain (e.g. acme.my)")
+    return d
+
+
 @dataclass(frozen=True)
 class SalesforceCredentials:
-    instance_url: str
+    instance_url: str = ""
     access_token: str | None = field(default=None, repr=False)
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     security_token: str | None = field(default=None, repr=False)
     client_id: str | None = field(default=None, repr=False)
     client_secret: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
+    private_key_file: str | None = field(default=None, repr=False)
+    domain: str | None = None
+    login_url: str | None = None
     ca_bundle: str | None = None
     api_version: str = DEFAULT_API_VERSION
 
@@ -54,8 +75,6 @@ class SalesforceCredentials:
     def from_env(cls, env: Mapping[str, str] | None = None) -> SalesforceCredentials:
         env = os.environ if env is None else env
         url = env.get("SALESFORCE_INSTANCE_URL", "").strip()
-        if not url:
-            raise ValueError("SALESFORCE_INSTANCE_URL is not set")
         creds = cls(
             instance_url=url.rstrip("/"),
             access_token=env.get("SALESFORCE_ACCESS_TOKEN") or None,
@@ -64,20 +83,40 @@ class SalesforceCredentials:
             security_token=env.get("SALESFORCE_SECURITY_TOKEN") or None,
             client_id=env.get("SALESFORCE_CLIENT_ID") or None,
             client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
+            private_key=env.get("SALESFORCE_PRIVATE_KEY") or None,
+            private_key_file=env.get("SALESFORCE_PRIVATE_KEY_FILE") or None,
+            domain=_domain(env.get("SALESFORCE_DOMAIN")),
+            login_url=(env.get("SALESFORCE_LOGIN_URL") or "").strip().rstrip("/") or None,
             ca_bundle=env.get("SALESFORCE_CA_BUNDLE") or None,
             api_version=env.get("SALESFORCE_API_VERSION") or DEFAULT_API_VERSION,
         )
-        if not creds.access_token and not (creds.username and creds.password) and not creds.client_credentials:
+        if creds.private_key and creds.private_key_file:
+            raise ValueError("set SALESFORCE_PRIVATE_KEY or SALESFORCE_PRIVATE_KEY_FILE, not both")
+        if (creds.private_key or creds.private_key_file) and not (creds.client_id and creds.username):
+            raise ValueError("the JWT bearer log-in needs SALESFORCE_CLIENT_ID (the connected app's consumer key) "
+                             "and SALESFORCE_USERNAME beside the private key")
+        if creds.private_key_file and not os.path.isfile(creds.private_key_file):
+            raise ValueError("SALESFORCE_PRIVATE_KEY_FILE names no readable file")
+        if not (creds.access_token or creds.jwt or (creds.username and creds.password) or creds.client_credentials):
             raise ValueError(
-                "set SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME and SALESFORCE_PASSWORD, "
-                "or SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET"
+                "set SALESFORCE_ACCESS_TOKEN; or SALESFORCE_CLIENT_ID, SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY "
+                "(JWT bearer); or SALESFORCE_USERNAME and SALESFORCE_PASSWORD; or SALESFORCE_CLIENT_ID and "
+                "SALESFORCE_CLIENT_SECRET"
             )
+        if not creds.instance_url and (creds.access_token or not (creds.jwt or creds.domain or creds.login_url)):
+            raise ValueError("SALESFORCE_INSTANCE_URL is not set (or set SALESFORCE_DOMAIN to log in at login, "
+                             "test or your My Domain)")
         return creds
 
     @property
+    def jwt(self) -> bool:
+        """Log in with the JWT bearer flow (a consumer key, a username and a private key)."""
+        return bool(self.client_id and self.username and (self.private_key or self.private_key_file)
+                    and not self.access_token)
+    @property
     def client_credentials(self) -> bool:
         """Log in with the client-credentials grant (a client id and secret, no user password)."""
-        return bool(self.client_id and self.client_secret and not (self.username and self.password))
+        return bool(self.client_id and self.client_secret and not (self.username and self.password) and not self.jwt)
 
 
 def http_session(ca_bundle: str | None) -> requests.Session:
@@ -91,31 +130,6 @@ def http_session(ca_bundle: str | None) -> requests.Session:
         session.verify = ca_bundle
         session.trust_env = False
     return session
-
-
-def fetch_token(creds: SalesforceCredentials, session: requests.Session) -> tuple[str, str]:
-    """OAuth 2.0 username-password or client-credentials grant; returns (access_token, instance_url)."""
-    if creds.client_credentials:
-        form = {"grant_type": "client_credentials"}
-    else:
-        form = {
-            "grant_type": "password",
-            "username": creds.username or "",
-            "password": (creds.password or "") + (creds.security_token or ""),
-        }
-    if creds.client_id:
-        form["client_id"] = creds.client_id
-    if creds.client_secret:
-        form["client_secret"] = creds.client_secret
-    resp = session.post(f"{creds.instance_url}/services/oauth2/token", data=form, timeout=30)
-    if resp.status_code != 200:
-        try:
-            detail = resp.json().get("error_description") or resp.json().get("error")
-        except ValueError:
-            detail = resp.text[:200]
-        raise PermissionError(f"Salesforce log-in failed ({resp.status_code}): {detail}")
-    body = resp.json()
-    return body["access_token"], body.get("instance_url") or creds.instance_url
 
 
 _API_PREFIX = re.compile(r"^/services/data/v\d+\.\d+/")
@@ -178,10 +192,19 @@ def count_calls(session: requests.Session, calls: ApiCalls) -> ApiCalls:
 
 
 def make_client(creds: SalesforceCredentials, *, calls: ApiCalls | None = None) -> Salesforce:
-    """A simple-salesforce client; with ``calls``, every HTTP call it makes is counted there."""
+    """A logged-in simple-salesforce client; with ``calls``, every HTTP call it makes is counted there.
+
+    A refused log-in raises :class:`~connectors.errors.AuthenticationError` (one line, with the fix);
+    a private key that cannot sign raises ``ValueError`` naming the variable.
+    """
+    from connectors.salesforce.login import fetch_token, jwt_login, route_login_host
+
     session = http_session(creds.ca_bundle)
     if calls is not None:
         count_calls(session, calls)
+    if creds.jwt:
+        return jwt_login(creds, session)
+    route_login_host(session, creds)
     token, instance_url = (
         (creds.access_token, creds.instance_url) if creds.access_token else fetch_token(creds, session)
     )

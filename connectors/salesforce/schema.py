@@ -2,12 +2,19 @@
 
 A describe is made once per object per connector and cached; :meth:`create_fields` creates
 only the fields describe does not list, so running it again costs no call at all.
+
+Describe shows the fields **the running user can see**. A custom field that field-level
+security hides is absent from it, yet exists in the org: the Tooling API's ``CustomField``
+lists it (:meth:`org_fields`), so :meth:`hidden_fields` can tell "missing" from "not visible to
+this user", and :meth:`create_fields` never tries to create a field that only needs a grant.
 """
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Any
+
+from simple_salesforce.format import format_soql
 
 from connectors.crm import FieldSpec, ObjectSchema
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
@@ -22,6 +29,7 @@ class SalesforceSchema(SalesforceTransport):
     """The org written to, describe (REST) and custom-field creation (Tooling API)."""
 
     _org_id: str | None = None
+    _org_fields: dict[str, set[str]] | None = None
 
     def org_id(self) -> str:
         """The 18-character Id of the org the session belongs to; one query per connector.
@@ -48,7 +56,8 @@ class SalesforceSchema(SalesforceTransport):
             return self._schemas[sobject]
         body = self._retrying(partial(self._get_json, f"sobjects/{sobject}/describe"))
         fields = {str(f["name"]): field_info(f) for f in body.get("fields") or []}
-        schema = ObjectSchema(object_type=str(body.get("name") or sobject), fields=fields)
+        flags = {k: bool(body.get(k, True)) for k in ("queryable", "createable", "updateable")}
+        schema = ObjectSchema(object_type=str(body.get("name") or sobject), fields=fields, **flags)
         self._schemas[sobject] = schema
         return schema
 
@@ -69,6 +78,9 @@ class SalesforceSchema(SalesforceTransport):
             todo.setdefault(spec.name.lower(), spec)
         existing = {name.lower() for name in self.describe(sobject).fields}
         missing = [spec for key, spec in todo.items() if key not in existing]
+        if missing:  # absent from describe: maybe only hidden by field-level security
+            in_org = self.org_fields(sobject, refresh=True)
+            missing = [spec for spec in missing if spec.name.lower() not in in_org]
         if not missing:
             return []
         created: list[str] = []
@@ -82,7 +94,32 @@ class SalesforceSchema(SalesforceTransport):
                     created.append(spec.name)
         finally:
             self.describe(sobject, refresh=True)
+            self.org_fields(sobject, refresh=True)
         return created
+
+    def org_fields(self, sobject: str, *, refresh: bool = False) -> set[str]:
+        """Lower-cased API names of every custom field of ``sobject`` in the org, visible or not.
+
+        One Tooling API query (``SELECT DeveloperName FROM CustomField WHERE TableEnumOrId = …``)
+        per object per connector: field-level security does not apply to the Tooling API, so this
+        is the org's schema where describe is only the running user's view of it.
+        """
+        check_identifier(sobject, "object name")
+        cache = self._org_fields = self._org_fields or {}
+        if refresh or sobject not in cache:
+            soql = format_soql("SELECT DeveloperName FROM CustomField WHERE TableEnumOrId = {}", sobject)
+            page = self._retrying(lambda: self._json(self._request("GET", "tooling/query/", params={"q": soql})))
+            cache[sobject] = {f"{r['DeveloperName']}__c".lower() for r in page.get("records") or []
+                              if r.get("DeveloperName")}
+        return cache[sobject]
+
+    def hidden_fields(self, sobject: str, names: list[str]) -> list[str]:
+        """Of ``names``, the custom fields that exist in the org but describe does not show this user."""
+        absent = [n for n in names if n not in self.describe(sobject).fields and n.endswith("__c")]
+        if not absent:
+            return []
+        in_org = self.org_fields(sobject)
+        return [n for n in absent if n.lower() in in_org]
 
     def _create_custom_field(self, body: dict[str, Any]) -> bool:
         """POST one CustomField; True if this call (or a lost earlier attempt of it) created it."""

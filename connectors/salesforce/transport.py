@@ -129,6 +129,8 @@ class SalesforceTransport:
                 f"{what}: Salesforce refused the session ({message}); check SALESFORCE_ACCESS_TOKEN "
                 "or the log-in credentials",
                 crm=CRM, status=status, code=code or "INVALID_SESSION_ID",
+                fix="export a current SALESFORCE_ACCESS_TOKEN, or log in with the JWT bearer flow instead "
+                    "(a session expires; a connected app's key does not)",
             )
         if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
             if "concurrent" in message.lower():

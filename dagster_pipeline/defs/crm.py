@@ -38,6 +38,7 @@ from dagster_pipeline.defs.partitions import daily_partitions, partition_day, ru
 from dagster_pipeline.defs.resources import CrmResource, WarehouseResource
 from dagster_pipeline.sync.catalog import OBJECTS, sync_model
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
+from dagster_pipeline.sync.gate import field_gap
 from dagster_pipeline.sync.outcomes import summarise
 from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
 from dagster_pipeline.sync.window import log_by_day, record_days, select_window
@@ -79,28 +80,21 @@ def crm_fields(crm: CrmResource) -> MaterializeResult:
 
 
 @asset_check(asset=CRM_FIELDS, blocking=True, name="required_custom_fields_present",
-             description="Every Warmly field (and our sync key) the object settings need exists on its CRM object. "
-                         "Blocks the syncs: a missing field would fail every record of that object.")
+             description="Every Warmly field (and our sync key) the object settings need exists on its CRM object "
+                         "and is visible and writable to the integration user. Blocks the syncs: a missing or "
+                         "hidden field would fail every record of that object.")
 def required_custom_fields_present(crm: CrmResource) -> AssetCheckResult:
     settings = crm.load_settings()
     connector = crm.connector(settings)
     missing: dict[str, list[str]] = {}
+    messages: list[str] = []
     for name, od in OBJECTS[settings.crm].items():
-        s = settings.object(name)
-        create = settings.may_create(name)
-        if not (create or s.update):
-            continue
-        need = od.required_fields(write_warmly_data=s.write_warmly_data, create=create,
-                                  mapped=list(s.field_mapping))
-        gone = connector.describe(od.api_name).missing(need)
-        if gone:
-            missing[od.api_name] = gone
-    description = (
-        "All required fields present."
-        if not missing
-        else "Missing: " + "; ".join(f"{o}: {', '.join(f)}" for o, f in missing.items())
-        + ". Run `writeback setup` to create them."
-    )
+        gap = field_gap(connector, od, settings.object(name), create=settings.may_create(name),
+                        settings_key=settings.path(name))
+        if gap:
+            missing[od.api_name] = list(gap.names)
+            messages.append(gap.message())
+    description = "All required fields present and usable." if not missing else " ".join(messages)
     return AssetCheckResult(
         passed=not missing,
         severity=AssetCheckSeverity.ERROR,

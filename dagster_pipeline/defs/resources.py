@@ -25,6 +25,11 @@ CREDENTIAL_VARS = {
     "salesforce_security_token": "SALESFORCE_SECURITY_TOKEN",
     "salesforce_client_id": "SALESFORCE_CLIENT_ID",
     "salesforce_client_secret": "SALESFORCE_CLIENT_SECRET",
+    "salesforce_private_key": "SALESFORCE_PRIVATE_KEY",
+    "salesforce_private_key_file": "SALESFORCE_PRIVATE_KEY_FILE",
+    "salesforce_domain": "SALESFORCE_DOMAIN",
+    "salesforce_login_url": "SALESFORCE_LOGIN_URL",
+    "salesforce_api_version": "SALESFORCE_API_VERSION",
     "salesforce_ca_bundle": "SALESFORCE_CA_BUNDLE",
     "hubspot_access_token": "HUBSPOT_ACCESS_TOKEN",
     "hubspot_base_url": "HUBSPOT_BASE_URL",
@@ -63,6 +68,11 @@ class CrmResource(ConfigurableResource):
     salesforce_security_token: str | None = None
     salesforce_client_id: str | None = None
     salesforce_client_secret: str | None = None
+    salesforce_private_key: str | None = None
+    salesforce_private_key_file: str | None = None
+    salesforce_domain: str | None = None
+    salesforce_login_url: str | None = None
+    salesforce_api_version: str | None = None
     salesforce_ca_bundle: str | None = None
     hubspot_access_token: str | None = None
     hubspot_base_url: str | None = None

@@ -5,8 +5,10 @@ Flow for one workflow (DESIGN.md "Data flow"):
 1. read the workflow's two sync models from the warehouse, check the settings against their
    columns (before any CRM call), and key every row (:mod:`~dagster_pipeline.sync.keys`): a
    row without a usable key fails ``missing_key``, a second row of a key is ``duplicate_key``;
-2. **schema gate** — describe each CRM object once; if a required field is missing, every
-   record of that object fails with ``missing_required_field`` and nothing of it is written;
+2. **schema gate** — describe each CRM object once; if a required field is missing (or hidden
+   from this user by field-level security), every record of that object fails with
+   ``missing_required_field`` (or ``field_not_visible``) and nothing of it is written
+   (:mod:`~dagster_pipeline.sync.gate`);
 3. **fingerprint** each record; one equal to the last *successful* write is ``unchanged``
    without any CRM read;
 4. for the rest, **read CRM state** for just those keys, **diff** field by field, and classify
@@ -40,10 +42,11 @@ from typing import Any, Literal
 
 import polars as pl
 
-from connectors.crm import ObjectSchema, RecordResult
+from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
+from dagster_pipeline.sync.gate import FieldGap, field_gap, refusal
 from dagster_pipeline.sync.keys import KEY, Keyed, display_forms, key_rows, normalise_domain, normalise_domains
 from dagster_pipeline.sync.outcomes import (
     AccountingError,
@@ -161,7 +164,8 @@ class _Pass:
         self.samples: list[dict[str, Any]] = []
         self.sample_size = sample_size
         self.schemas: dict[str, ObjectSchema | None] = {}
-        self.missing: dict[str, list[str]] = {}
+        self.gaps: dict[str, FieldGap] = {}
+        self.accesses: dict[str, ObjectAccess] = {}
         self.epochs: dict[str, str] = {}
         self.stopped: str | None = None
         self.company_ids: dict[str, str] = {}  # company key -> CRM id, for linking people
@@ -181,18 +185,37 @@ class _Pass:
         assert schema is not None
         return schema
 
-    def missing_fields(self, od: ObjectDef) -> list[str]:
-        """Required fields missing on the object, checked on every run (even when no record changed)."""
-        if od.api_name not in self.missing:
+    def gap(self, od: ObjectDef) -> FieldGap:
+        """Required fields this user cannot write on the object; checked on every run, even with no record changed."""
+        if od.api_name not in self.gaps:
             s = self.settings.object(od.name)
             create = self.settings.may_create(od.name)
-            if not (create or s.update):
-                self.missing[od.api_name] = []  # nothing will be written; no field is required
-            else:
-                required = od.required_fields(write_warmly_data=s.write_warmly_data, create=create,
-                                              mapped=list(s.field_mapping))
-                self.missing[od.api_name] = self.schema(od).missing(required)
-        return self.missing[od.api_name]
+            schema = self.schema(od) if (create or s.update) else None
+            self.gaps[od.api_name] = field_gap(self.conn, od, s, schema=schema, create=create,
+                                               settings_key=self.settings.path(od.name))
+        return self.gaps[od.api_name]
+
+    def missing_fields(self, od: ObjectDef) -> list[str]:
+        return list(self.gap(od).names)
+
+    def refused(self, od: ObjectDef, action: Action) -> tuple[str, str] | None:
+        """``(reason, message)`` when the credentials may not do ``action`` on the object the settings ask of it.
+
+        Reading (to match records) matters only when the settings write the object at all.
+        """
+        s = self.settings.object(od.name)
+        if action == "read" and not (self.settings.may_create(od.name) or s.update):
+            return None
+        if od.api_name not in self.accesses:
+            self.accesses[od.api_name] = self.conn.access(od.api_name)
+        access = self.accesses[od.api_name]
+        message = refusal(access, action, self.settings.path(od.name))
+        return (access.reason, message) if message else None
+
+    def fail_gap(self, od: ObjectDef, keys: pl.Series) -> None:
+        """Every record of ``keys`` fails with the object's gate failure, named with its fix."""
+        gap = self.gap(od)
+        self.fail_all(od, keys, gap.reason, gap.message())
 
     def epoch(self, od: ObjectDef) -> str:
         """The object's field epoch (see :mod:`~dagster_pipeline.sync.state`), part of every fingerprint."""
@@ -200,11 +223,6 @@ class _Pass:
             self.epochs[od.api_name] = self.store.field_epoch(self.crm, self.org, od.api_name,
                                                               self.missing_fields(od), record=self.mode == "sync")
         return self.epochs[od.api_name]
-
-    @staticmethod
-    def missing_message(od: ObjectDef, missing: list[str]) -> str:
-        return (f"{od.api_name} is missing required field(s): {', '.join(missing)}. Nothing was written to "
-                f"{od.api_name}; run `writeback setup` to create them, then sync again.")
 
     def signature(self, *ods: ObjectDef) -> str:
         """What besides the record's own values decides its payload: settings and field epochs.
@@ -352,16 +370,18 @@ class _Pass:
         """Plan or write the workflow's companies; fills :attr:`company_ids` for linking people."""
         od = self.company_object
         ids = self.company_ids
+        cannot_read = self.refused(od, "read")
+        if cannot_read:  # nothing can be matched, so nothing can be written
+            self.fail_all(od, frame[KEY], *cannot_read)
+            return
         frame = with_fingerprint(frame, self.signature(od))
         desired = build_desired(od, self.settings.object(od.name), frame, workflow=self.workflow,
                                 schema=self.schema(od), path=self.settings.path(od.name))
         unchanged, in_play = self.split_by_state(desired.frame, "company")
         # Companies already in the CRM can still be linked to, whatever happens to their own write.
         ids.update(dict(zip(unchanged[KEY].to_list(), unchanged["crm_id"].to_list(), strict=True)))
-        missing = self.missing_fields(od)
-        if missing:  # every record of the object fails, unchanged ones too: the user must hear of it
-            self.fail_all(od, pl.concat([unchanged[KEY], in_play[KEY]]), "missing_required_field",
-                          self.missing_message(od, missing))
+        if self.gap(od):  # every record of the object fails, unchanged ones too: the user must hear of it
+            self.fail_gap(od, pl.concat([unchanged[KEY], in_play[KEY]]))
             return
         self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
         if in_play.is_empty():
@@ -381,6 +401,8 @@ class _Pass:
         chunks: Iterable[list[_Pending]] = ()
         if not self.settings.object(od.name).create:
             self.skip_all(od, new[KEY], "create_disabled")
+        elif cannot_create := self.refused(od, "create"):
+            self.fail_all(od, new[KEY], *cannot_create)
         else:
             chunks = self.new_records(od, new, desired.modes, defaults={self.company_name_field: pl.col(KEY)},
                                       deleted=_deleted(new))
@@ -521,6 +543,10 @@ class _Pass:
             self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="update_disabled", crm_id=crm_id,
                                 changes=changes))
             return None
+        if cannot_update := self.refused(od, "update"):
+            self.record(Outcome(od.api_name, key, "update", "failed", reason=cannot_update[0], crm_id=crm_id,
+                                changes=changes, message=cannot_update[1]))
+            return None
         return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to,
                         notes=tuple(desired_row.get(NOTES) or ()), reason="drift" if state_hash == fp else None)
 
@@ -651,6 +677,11 @@ class _SalesforcePass(_Pass):
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         lead_od, contact_od = OBJECTS["salesforce"]["lead"], OBJECTS["salesforce"]["contact"]
         ls, cs = self.settings.objects.salesforce.lead, self.settings.objects.salesforce.contact
+        for od in (contact_od, lead_od):  # a person is matched against both: neither may be unreadable
+            cannot_read = self.refused(od, "read")
+            if cannot_read:
+                self.fail_all(od, frame[KEY], *cannot_read)
+                return
         frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(lead_od, contact_od))
         lead = build_desired(lead_od, ls, frame, workflow=self.workflow, schema=self.schema(lead_od),
                              path=self.settings.path("lead"))
@@ -660,11 +691,10 @@ class _SalesforcePass(_Pass):
         invalid = base.filter(pl.col(INVALID).is_not_null())
         self.fail_all(lead_od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
         unchanged, in_play = self.split_by_state(base.filter(pl.col(INVALID).is_null()), "person")
-        missing = {od.api_name: self.missing_fields(od) for od in (lead_od, contact_od)}
         for od in (lead_od, contact_od):
             part = unchanged.filter(pl.col("crm_object") == od.api_name)
-            if missing[od.api_name]:
-                self.fail_all(od, part[KEY], "missing_required_field", self.missing_message(od, missing[od.api_name]))
+            if self.gap(od):
+                self.fail_gap(od, part[KEY])
             else:
                 self.log.add_bulk(od.api_name, part[KEY], "unchanged", "unchanged", crm_ids=part["crm_id"])
         if in_play.is_empty():
@@ -688,9 +718,10 @@ class _SalesforcePass(_Pass):
                 od, cur, desired, drow = contact_od, contacts[key], contact, contact_rows[key]
             else:
                 od, cur, desired, drow = lead_od, leads[key], lead, lead_rows[key]
-            if missing[od.api_name]:
-                self.record(Outcome(od.api_name, key, "failed", "failed", reason="missing_required_field",
-                                    crm_id=cur["Id"], message=self.missing_message(od, missing[od.api_name])))
+            if self.gap(od):
+                gap = self.gap(od)
+                self.record(Outcome(od.api_name, key, "failed", "failed", reason=gap.reason, crm_id=cur["Id"],
+                                    message=gap.message()))
                 continue
             extra = self.sync_key_extra(od, key)
             if od is contact_od and row[COMPANY_ID] and "AccountId" in self.schema(od).fields:
@@ -708,9 +739,10 @@ class _SalesforcePass(_Pass):
         target = lead_od if ls.create else contact_od if cs.create_when_lead_off else None
         if target is None:
             self.skip_all(lead_od, new_keys, "create_disabled")
-        elif missing[target.api_name]:
-            self.fail_all(target, new_keys, "missing_required_field",
-                          self.missing_message(target, missing[target.api_name]))
+        elif self.gap(target):
+            self.fail_gap(target, new_keys)
+        elif cannot_create := self.refused(target, "create"):
+            self.fail_all(target, new_keys, *cannot_create)
         elif target is lead_od:
             chunks["Lead"] = self.new_records(lead_od, lead.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
                                               lead.modes, defaults={"LastName": NOT_PROVIDED, "Company": NOT_PROVIDED},
@@ -846,6 +878,10 @@ class _HubSpotPass(_Pass):
     def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
         od = OBJECTS["hubspot"]["contact"]
         s = self.settings.objects.hubspot.contact
+        cannot_read = self.refused(od, "read")
+        if cannot_read:
+            self.fail_all(od, frame[KEY], *cannot_read)
+            return
         frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(od))
         desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od),
                                 path=self.settings.path("contact"))
@@ -853,10 +889,8 @@ class _HubSpotPass(_Pass):
         invalid = d.filter(pl.col(INVALID).is_not_null())
         self.fail_all(od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
         unchanged, in_play = self.split_by_state(d.filter(pl.col(INVALID).is_null()), "person")
-        missing = self.missing_fields(od)
-        if missing:
-            self.fail_all(od, pl.concat([unchanged[KEY], in_play[KEY]]), "missing_required_field",
-                          self.missing_message(od, missing))
+        if self.gap(od):
+            self.fail_gap(od, pl.concat([unchanged[KEY], in_play[KEY]]))
             return
         self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
         if in_play.is_empty():
@@ -887,6 +921,8 @@ class _HubSpotPass(_Pass):
         chunks: Iterable[list[_Pending]] = ()
         if not s.create:
             self.skip_all(od, new[KEY], "create_disabled")
+        elif cannot_create := self.refused(od, "create"):
+            self.fail_all(od, new[KEY], *cannot_create)
         else:
             chunks = self.new_records(od, new, desired.modes, link=True, deleted=_deleted(new))
         if self.mode == "plan":

@@ -72,11 +72,11 @@ class Calls:
         return sum(n for k, n in self.by_endpoint().items() if all(p in k for p in parts))
 
     def writes(self) -> int:
-        """Calls that change the CRM (HubSpot reads by POST too: batch reads and search)."""
+        """Calls that change the CRM (HubSpot reads by POST too: batch reads, search, the token's scopes)."""
         calls = self.by_endpoint().items()
         if self.crm == "salesforce":
             return sum(n for k, n in calls if k.split(" ")[0] in ("POST", "PATCH", "PUT", "DELETE"))
-        reads = ("batch/read", "search")
+        reads = ("batch/read", "search", "access-token-info")
         return sum(n for k, n in calls if k.split(" ")[0] != "GET" and not any(p in k for p in reads))
 
 

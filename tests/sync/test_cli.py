@@ -169,3 +169,60 @@ def test_a_mapping_one_workflows_model_lacks_stops_every_workflow_before_any_wri
     assert "sync_outbound_agent__persons" in message
     assert project["sandbox"].calls("salesforce")["total"] == 0  # not one CRM call: nothing written anywhere
     assert not Warehouse(f"duckdb:///{project['db']}").table_exists("sync_log", schema="writeback")
+def _jwt_env(project: dict[str, Any], connected_app: Any) -> dict[str, str]:
+    env = {k: v for k, v in project["env"].items() if not k.startswith("SALESFORCE_")}
+    return {**env, **connected_app.env(project["sandbox"])}
+
+
+def test_jwt_log_in_runs_setup_and_sync(project, connected_app) -> None:
+    connected_app.configure(project["sandbox"])
+    env = _jwt_env(project, connected_app)
+    setup = writeback(project, "setup", "--json", env=env)
+    assert setup.returncode == 0, setup.stderr
+    assert json.loads(setup.stdout)["permission_set"] == "Warmly_CRM_Writeback"
+    sync = writeback(project, "sync", "--workflow", "website_visitor", "--json", env=env)
+    assert sync.returncode == 0, sync.stderr
+    assert connected_app.private_key.splitlines()[1] not in setup.stdout + setup.stderr + sync.stdout + sync.stderr
+
+
+@pytest.mark.parametrize("problem", ["expired", "wrongly_signed"])
+def test_a_refused_assertion_is_one_line_and_exit_1(project, connected_app, problem) -> None:
+    from tests.conftest import make_keypair
+
+    connected_app.configure(project["sandbox"], jwt_clock_offset_seconds=600 if problem == "expired" else 0)
+    env = _jwt_env(project, connected_app)
+    if problem == "wrongly_signed":
+        env["SALESFORCE_PRIVATE_KEY"] = make_keypair("another key")[0]
+    proc = writeback(project, "sync", env=env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "log-in failed" in lines[0]
+    assert ("clock" if problem == "expired" else "signature does not match") in lines[0]
+    assert env["SALESFORCE_PRIVATE_KEY"].splitlines()[1] not in proc.stderr
+
+
+def test_doctor_exit_codes_0_1_2(project) -> None:
+    before = writeback(project, "doctor", "--json")
+    assert before.returncode == 1, before.stderr
+    checks = {c["name"]: c for c in json.loads(before.stdout)["checks"]}
+    assert checks["Lead fields"]["fix"] == "run `writeback setup` to create them" and checks["log in"]["ok"]
+    text = writeback(project, "doctor")
+    assert text.returncode == 1 and "✗ Lead fields" in text.stdout and "fix: run `writeback setup`" in text.stdout
+    assert writeback(project, "setup").returncode == 0
+    after = writeback(project, "doctor")
+    assert after.returncode == 0 and "All good" in after.stdout, after.stdout
+    env = {k: v for k, v in project["env"].items() if k != "SALESFORCE_ACCESS_TOKEN"}
+    missing = writeback(project, "doctor", "--json", env=env)
+    assert missing.returncode == 2 and json.loads(missing.stdout)["exit_code"] == 2
+
+
+def test_doctor_names_the_scope_a_hubspot_token_lacks(project) -> None:
+    from connectors.sandbox.hubspot.scopes import ALL_SCOPES
+
+    sandbox = project["sandbox"]
+    sandbox.admin("hubspot", "POST", "config", {"scopes": [s for s in ALL_SCOPES if s != "crm.objects.contacts.write"]})
+    env = {**project["env"], **sandbox.hubspot_env()}
+    proc = writeback(project, "doctor", "--crm", "hubspot", env=env)
+    assert proc.returncode == 1
+    assert "✗ scopes" in proc.stdout and "the token lacks crm.objects.contacts.write" in proc.stdout

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from simple_salesforce import format_soql
 
+from tests.sandbox.salesforce.conftest import grant
 from tests.sync.conftest import Runner, outcome
 from tests.sync.frames import companies, company, person, persons
 
@@ -298,6 +299,7 @@ def test_a_chat_answer_mapping_writes_the_team_size_onto_the_lead(ready, sf) -> 
     # The admin creates the field, as in Setup; mapped fields are the admin's, never ours.
     sf.toolingexecute("sobjects/CustomField", method="POST", data={
         "FullName": "Lead.Team_Size__c", "Metadata": {"type": "Text", "length": 40, "label": "Team Size"}})
+    grant(sf, "Lead.Team_Size__c")  # and grants the integration user read and edit on it (field-level security)
     mapped = {"objects": {"salesforce": {
         "lead": {"field_mapping": {"Team_Size__c": {"chat_answer": "team_size"},
                                    "Description": {"chat_answer": "use_case", "mode": "if_empty"}}},

@@ -16,6 +16,8 @@ One module per API area, so a handler is found under the name of what it serves.
 
 - ``app``: :class:`HubSpotApp`; config switches, schema, reset, the route table, the admin dump;
 - ``limits``: authentication, the daily / ten-second / search limits and the usage headers;
+- ``scopes``: the scopes the token was granted (config ``scopes``), the 403 ``MISSING_SCOPES``
+  answer, and the private-app token-info endpoint;
 - ``objects``: object CRUD and batch read / create / update / upsert / archive;
 - ``search``: the search endpoint;
 - ``properties``: properties and property groups;

@@ -21,6 +21,7 @@ from connectors.sandbox.hubspot.limits import LimitsMixin
 from connectors.sandbox.hubspot.model import OBJECT_TYPES, default_groups, default_properties, resolve_type
 from connectors.sandbox.hubspot.objects import ObjectsMixin
 from connectors.sandbox.hubspot.properties import PropertiesMixin
+from connectors.sandbox.hubspot.scopes import ALL_SCOPES, TOKEN_INFO_ROUTE
 from connectors.sandbox.hubspot.search import SEARCH_ROUTE, SearchMixin
 
 FIRST_ID = 30_000_000_001  # real HubSpot ids are past 2**31; so are ours
@@ -51,6 +52,7 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
             "search_index_delay_seconds": 0.0,
             "portal_id": 62515,  # the account (Hub ID) served by /account-info/v3/details
             "time_zone": "US/Eastern",
+            "scopes": list(ALL_SCOPES),  # what the private app's token was granted
         }
 
     def create_schema(self) -> None:
@@ -201,6 +203,7 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
             ("GET", one + r"(?P<to_type>[^/]+)", "crm/v4/objects/{from}/{id}/associations/{to}", self.assoc_get_page),
         ]
         routes.append(("GET", r"/account-info/v3/details", "account-info/v3/details", self.account_details))
+        routes.append(("POST", r"/oauth/v2/private-apps/get/access-token-info", TOKEN_INFO_ROUTE, self.token_info))
         for method, pattern, name, fn in routes:
             self.route(method, pattern, name)(self._guarded(fn))
         self.admin_route("GET", r"/records/(?P<otype>[^/]+)")(self.admin_records)

@@ -1,11 +1,11 @@
-"""Authentication and API limits: the request hooks every CRM call passes through.
+"""Authentication, scopes and API limits: the request hooks every CRM call passes through.
 
-Before a call: the private-app token (401 otherwise, not counted against any limit), the daily
-allowance, then the search API's per-second limit or, for every other endpoint, the rolling
-ten-second window, each answered with HubSpot's 429 body and ``policyName``. After a call: a
-correlation id on every answer and the ``X-HubSpot-RateLimit-*`` headers, which search answers
-and 401s do not carry. The token check lives with the limits because it decides whether a call
-counts at all.
+Before a call: the private-app token (401 otherwise, not counted against any limit), the token's
+scopes (403 ``MISSING_SCOPES``, see :mod:`.scopes`; not counted either), the daily allowance,
+then the search API's per-second limit or, for every other endpoint, the rolling ten-second
+window, each answered with HubSpot's 429 body and ``policyName``. After a call: a correlation id
+on every answer and the ``X-HubSpot-RateLimit-*`` headers, which search answers and 401s do not
+carry. The token and scope checks live with the limits because they decide whether a call counts.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ import time
 from datetime import UTC, datetime
 
 from connectors.sandbox.base import Request, Response
-from connectors.sandbox.hubspot.core import HubSpotBase
 from connectors.sandbox.hubspot.errors import ApiError, correlation_id
 from connectors.sandbox.hubspot.model import PORTAL_ID
+from connectors.sandbox.hubspot.scopes import TOKEN_INFO_ROUTE, ScopesMixin
 from connectors.sandbox.hubspot.search import SEARCH_ROUTE
 
 
-class LimitsMixin(HubSpotBase):
-    """``before_request`` / ``after_request``: authentication, limits, usage headers."""
+class LimitsMixin(ScopesMixin):
+    """``before_request`` / ``after_request``: authentication, scopes, limits, usage headers."""
 
     # -- authentication, limits, headers ------------------------------------------------------
     def before_request(self, req: Request) -> Response | None:
+        if req.route_name == TOKEN_INFO_ROUTE:
+            return None  # authenticates by the key in its body; no scope, no limit
         token = req.bearer_token
         if not token or token != self.token:
             message = (
@@ -37,6 +39,9 @@ class LimitsMixin(HubSpotBase):
                     "token or refresh the OAuth token."
                 )
             return ApiError(401, "INVALID_AUTHENTICATION", message).response()
+        refusal = self.scope_refusal(req)
+        if refusal is not None:
+            return refusal
         today = datetime.now(UTC).strftime("%Y-%m-%d")
         if today != self._daily_day:
             self._daily_day, self._daily_used = today, 0

@@ -4,9 +4,11 @@ Emulated, for any ``/services/data/vXX.X/``: describe (global, object, basic inf
 ``query`` / ``queryAll`` with 2,000-record pages, single-record CRUD and upsert by external id,
 sObject Collections (create / update / upsert / retrieve / delete, at most 200 records, per-record
 results, ``allOrNone``), Bulk API 2.0 ingest and query jobs, the Tooling API for ``CustomField``,
-``limits``, the daily API allocation with ``Sforce-Limit-Info``, and the OAuth 2.0 token
-endpoint (password and client-credentials grants). ``connectors/sandbox/SALESFORCE.md`` lists what
-is and is not emulated, and the choices made where Salesforce's behaviour is not documented.
+``limits``, the daily API allocation with ``Sforce-Limit-Info``, the OAuth 2.0 token endpoint
+(password and client-credentials grants) and UserInfo, and field-level security through the
+``PermissionSet`` / ``FieldPermissions`` / ``PermissionSetAssignment`` sObjects.
+``connectors/sandbox/SALESFORCE.md`` lists what is and is not emulated, and the choices made where
+Salesforce's behaviour is not documented.
 
 State lives in SQLite: one ``records`` row per record (JSON document), an index table
 ``record_keys`` for the values we look up (emails, external ids, unique fields, account links),
@@ -16,14 +18,18 @@ app lock (see :mod:`connectors.sandbox.base`), so parallel clients are served on
 Sandbox-specific fault: ``{"kind": "lock_row", "count": N}`` makes the next N matching write
 calls fail their records with ``UNABLE_TO_LOCK_ROW`` without writing them. Config switches
 (``POST /__sandbox/config``): ``daily_api_limit`` (default 100000), ``duplicate_rule_email``
-(default false). ``GET /__sandbox/records/{SObject}`` dumps an object's records for debugging;
-``POST /__sandbox/convert-lead`` plays a rep converting a Lead (after which it is read-only).
+(default false), ``enforce_field_security`` (default true). ``GET /__sandbox/records/{SObject}``
+dumps an object's records for debugging; ``POST /__sandbox/convert-lead`` plays a rep converting a
+Lead (after which it is read-only).
 
 One module per API area, so a handler is found by the area it serves (:mod:`.app` says how the
 mixins fit together):
 
 - :mod:`.app`: :class:`SalesforceApp`, composed from the mixins below, and the route table;
-- :mod:`.state`: the SQLite tables, the field catalog (standard and custom fields), id counters;
+- :mod:`.state`: the SQLite tables, the field catalog (standard and custom fields, and the running
+  user's view of them), id counters;
+- :mod:`.setup_objects`: the setup sObjects of field-level security and the grants they add up to;
+- :mod:`.security`: their rules on write and delete, and what a change to them does;
 - :mod:`.limits`: the daily API allocation and the ``limits`` resource;
 - :mod:`.hooks`: what every call goes through (session, allocation, errors) and request helpers;
 - :mod:`.records`: reading stored records and rendering them;
@@ -36,7 +42,7 @@ mixins fit together):
 - :mod:`.collections`: sObject Collections;
 - :mod:`.bulk`: Bulk API 2.0 ingest and query jobs;
 - :mod:`.tooling`: the Tooling API's ``CustomField``;
-- :mod:`.auth`: the OAuth 2.0 token endpoint;
+- :mod:`.auth`: the OAuth 2.0 token endpoint and UserInfo;
 - :mod:`.convert`: Lead conversion, as a rep does it (``/__sandbox/convert-lead``);
 - :mod:`.admin`: the ``/__sandbox/records`` dump.
 

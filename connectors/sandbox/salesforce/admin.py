@@ -8,12 +8,12 @@ import json
 
 from connectors.sandbox.base import Request, Response
 from connectors.sandbox.salesforce.records import RecordsMixin
-from connectors.sandbox.salesforce_schema import object_named
+from connectors.sandbox.salesforce.setup_objects import sobject_named
 
 
 class AdminMixin(RecordsMixin):
     def admin_records(self, req: Request) -> Response:
-        obj = object_named(req.params["type"])
+        obj = sobject_named(req.params["type"])
         if obj is None:
             return Response(404, {"message": f"unknown object {req.params['type']}"})
         cursor = self.db.execute("SELECT deleted, data FROM records WHERE sobject = ? ORDER BY seq", (obj.name,))

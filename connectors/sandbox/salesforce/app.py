@@ -9,7 +9,8 @@ call against a real class, with no protocol to keep in step by hand:
 - :class:`~.hooks.HooksMixin` (hooks.py): authentication, allocation and error rendering for every
   call, and the request helpers;
 - :class:`~.records.RecordsMixin` (records.py): reading and rendering stored records;
-- on top of it :class:`~.query.QueryMixin` (query.py, SOQL), and :class:`~.validation.ValidationMixin`
+- on top of it :class:`~.query.QueryMixin` (query.py, SOQL), and :class:`~.security.SecurityMixin`
+  (security.py, the rules of the setup objects) under :class:`~.validation.ValidationMixin`
   (validation.py) under :class:`~.writes.WritesMixin` (writes.py, the write path).
 
 Each endpoint mixin sits on the layer it needs: :class:`~.rest.RestMixin` and
@@ -51,6 +52,7 @@ class SalesforceApp(RestMixin, CollectionsMixin, LeadConvertMixin, BulkMixin, To
         r = self.route
         r("GET", r"/services/data/?", "versions")(self.versions)
         r("POST", r"/services/oauth2/token", "oauth2/token")(self.oauth_token)
+        r("GET", r"/services/oauth2/userinfo", "oauth2/userinfo")(self.userinfo)
         r("GET", V + r"/?", "resources")(self.resources)
         r("GET", V + r"/limits/?", "limits")(self.limits)
         r("GET", V + r"/sobjects/?", "describeGlobal")(self.describe_global)

@@ -1,7 +1,12 @@
-"""The OAuth 2.0 token endpoint (``POST /services/oauth2/token``): password and client-credentials grants.
+"""The OAuth 2.0 endpoints: the token endpoint (``POST /services/oauth2/token``: password,
+client-credentials and JWT bearer grants) and the UserInfo endpoint (``GET /services/oauth2/userinfo``).
 
-The password (or the client secret) is the sandbox token. A successful grant stores a new session
-id, which :mod:`.hooks` accepts as a bearer token until the data file is deleted.
+The password (or the client secret) is the sandbox token. The JWT bearer grant takes an assertion
+signed for the connected app the config describes — ``jwt_consumer_key``, ``jwt_certificate`` (PEM),
+``jwt_audience`` (default ``https://test.salesforce.com``: the sandbox is a sandbox org) — for the
+integration user's username; :mod:`.jwt_bearer` says what is checked. ``jwt_clock_offset_seconds``
+moves the sandbox's clock for that check (a client clock running behind). A successful grant stores
+a new session id, which :mod:`.hooks` accepts as a bearer token until the data file is deleted.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import time
 from urllib.parse import parse_qs
 
 from connectors.sandbox.base import Request, Response
+from connectors.sandbox.salesforce.jwt_bearer import GRANT_TYPE, check_assertion
 from connectors.sandbox.salesforce.state import SalesforceState
-from connectors.sandbox.salesforce_schema import USER_ID, now_iso
+from connectors.sandbox.salesforce_schema import USER_ID, USER_RECORD, now_iso
 
 
 class OAuthMixin(SalesforceState):
@@ -35,6 +41,15 @@ class OAuthMixin(SalesforceState):
         elif grant == "client_credentials":
             if not client_id or client_secret != self.token:
                 return Response(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
+        elif grant == GRANT_TYPE:
+            refused = check_assertion(
+                form.get("assertion") or "", consumer_key=self.config.get("jwt_consumer_key"),
+                certificate=self.config.get("jwt_certificate"), audience=str(self.config["jwt_audience"]),
+                username=str(USER_RECORD["Username"]),
+                now=time.time() + float(self.config.get("jwt_clock_offset_seconds") or 0),
+            )
+            if refused:
+                return Response(400, {"error": refused[0], "error_description": refused[1]})
         else:
             return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
         org_id = str(self.config["organization_id"])
@@ -50,4 +65,32 @@ class OAuthMixin(SalesforceState):
         return Response(200, {
             "access_token": access, "instance_url": instance, "id": identity, "token_type": "Bearer",
             "issued_at": issued, "signature": signature, "scope": "api",
+        })
+
+    def userinfo(self, req: Request) -> Response:
+        """``GET /services/oauth2/userinfo``: who the access token belongs to (OpenID Connect UserInfo).
+
+        Salesforce Help, "Query for User Information": the endpoint answers for the token's own user
+        (served on the login host and on the instance) with ``sub`` (the identity URL), ``user_id``,
+        ``organization_id``, ``preferred_username``, ``name``, ``email``, ``user_type``, ``active``,
+        ``is_salesforce_integration_user``, ``urls`` and more. A token the identity service does not
+        accept is a 403 with the plain-text body ``Bad_OAuth_Token`` (where the data API answers 401),
+        as client libraries that handle it report. It is not an API call: not counted, never limited.
+        """
+        token = req.bearer_token
+        if not token or (token != self.token and token not in self._sessions):
+            return Response(403, "Bad_OAuth_Token")
+        org_id = str(self.config["organization_id"])
+        instance = f"https://{req.headers.get('host', '127.0.0.1')}"
+        return Response(200, {
+            "sub": f"{instance}/id/{org_id}/{USER_ID}", "user_id": USER_ID, "organization_id": org_id,
+            "preferred_username": USER_RECORD["Username"], "nickname": "integration", "name": USER_RECORD["Name"],
+            "email": USER_RECORD["Email"], "email_verified": True, "given_name": "Integration",
+            "family_name": "User", "zoneinfo": "America/Los_Angeles", "active": True, "user_type": "STANDARD",
+            "language": "en_US", "locale": "en_US", "utcOffset": -28800000, "updated_at": now_iso(),
+            "is_salesforce_integration_user": False,
+            "urls": {"rest": f"{instance}/services/data/v{{version}}/", "sobjects":
+                     f"{instance}/services/data/v{{version}}/sobjects/", "query":
+                     f"{instance}/services/data/v{{version}}/query/", "custom_domain": instance,
+                     "limits": f"{instance}/services/data/v{{version}}/limits"},
         })

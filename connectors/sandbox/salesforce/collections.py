@@ -19,8 +19,9 @@ from connectors.sandbox.salesforce.errors import (
     api_error,
     rec_error,
 )
+from connectors.sandbox.salesforce.setup_objects import sobject_named
 from connectors.sandbox.salesforce.writes import WritesMixin
-from connectors.sandbox.salesforce_schema import normalize_id, object_named
+from connectors.sandbox.salesforce_schema import normalize_id
 
 MAX_COLLECTION = 200
 
@@ -46,7 +47,7 @@ class CollectionsMixin(WritesMixin):
             if expected:
                 return expected
             raise api_error(400, "INVALID_TYPE", "No SObject Type defined in JSON", [])
-        obj = object_named(str(kind))
+        obj = sobject_named(str(kind))
         if obj is None:
             raise api_error(400, "INVALID_TYPE", f"sObject type '{kind}' is not supported.", [])
         if expected and obj.name != expected:

@@ -86,12 +86,12 @@ class LeadConvertMixin(WritesMixin):
         b = _Batch(self)
         stamp = now_iso()
         with self.transaction():  # an exception rolls back whatever was staged
-            lead_id, lead = self._live(b, body["leadId"], "Lead", "leadId")
+            lead_id, lead = self._convert_target(b, body["leadId"], "Lead", "leadId")
             if lead.get("IsConverted"):
                 raise _NotConverted(*CONVERTED_LEAD, ["leadId"])
-            account_id, account = self._live(b, body["accountId"], "Account", "accountId") \
+            account_id, account = self._convert_target(b, body["accountId"], "Account", "accountId") \
                 if body.get("accountId") else (None, None)
-            contact_id, contact = self._live(b, body["contactId"], "Contact", "contactId") \
+            contact_id, contact = self._convert_target(b, body["contactId"], "Contact", "contactId") \
                 if body.get("contactId") else (None, None)
             if contact is not None and contact.get("AccountId") != account_id:
                 raise _NotConverted("FIELD_INTEGRITY_EXCEPTION",
@@ -107,7 +107,7 @@ class LeadConvertMixin(WritesMixin):
             b.flush()
         return account_id, contact_id
 
-    def _live(self, b: _Batch, given: Any, sobject: str, arg: str) -> tuple[str, dict[str, Any]]:
+    def _convert_target(self, b: _Batch, given: Any, sobject: str, arg: str) -> tuple[str, dict[str, Any]]:
         """The id and data of the live ``sobject`` record ``given`` names, or the conversion fails."""
         rid = normalize_id(str(given))
         rec = b.get(rid) if rid else None

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from connectors.sandbox.base import Request, Response
 from connectors.sandbox.salesforce.errors import NOT_FOUND, ApiError, api_error
 from connectors.sandbox.salesforce.limits import UsageMixin
-from connectors.sandbox.salesforce_schema import object_named
+from connectors.sandbox.salesforce.setup_objects import sobject_named
 
 MAX_URL_BYTES = 16_384
 
@@ -65,8 +65,8 @@ class HooksMixin(UsageMixin):
             raise api_error(400, "JSON_PARSER_ERROR", f"Unexpected character in request body: {exc}") from None
 
     def _object(self, name: str) -> str:
-        obj = object_named(name)
-        if obj is None:
+        obj = sobject_named(name)
+        if obj is None or not self.permitted(obj.name, "PermissionsRead"):
             raise ApiError(404, NOT_FOUND)
         return obj.name
 

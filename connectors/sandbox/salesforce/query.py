@@ -20,8 +20,9 @@ from connectors.sandbox.base import Request, Response
 from connectors.sandbox.salesforce.batch import _chunks, index_key
 from connectors.sandbox.salesforce.errors import api_error
 from connectors.sandbox.salesforce.records import RecordsMixin
+from connectors.sandbox.salesforce.setup_objects import sobject_named
 from connectors.sandbox.salesforce.state import SalesforceState
-from connectors.sandbox.salesforce_schema import USER_ID, USER_RECORD, FieldDef, make_id, object_named
+from connectors.sandbox.salesforce_schema import USER_ID, USER_RECORD, FieldDef, make_id
 
 QUERY_BATCH = 2000
 MAX_CURSORS = 10
@@ -36,8 +37,8 @@ class _DataCatalog:
             return "User"
         if name.lower() == "organization":
             return "Organization"
-        obj = object_named(name)
-        return obj.name if obj else None
+        obj = sobject_named(name)
+        return obj.name if obj and self.app.permitted(obj.name, "PermissionsRead") else None
 
     def object_fields(self, sobject: str) -> dict[str, FieldDef]:
         if sobject == "User":
@@ -87,7 +88,8 @@ class QueryMixin(RecordsMixin):
                 return self._rows_by_ids([v for v in values if isinstance(v, str)], sobject, include_deleted)
         if not include_deleted:
             for fd, values in filters:
-                if fd.indexed and fd in self._indexed[sobject] and None not in values:
+                indexed = {f.name for f in self._indexed[sobject]}
+                if fd.indexed and fd.name in indexed and None not in values:
                     keys = sorted({index_key(fd, v) for v in values} - {None})  # type: ignore[type-var]
                     ids: set[str] = set()
                     for chunk in _chunks(keys, 900):

@@ -18,8 +18,9 @@ from connectors.sandbox.base import Request, Response
 from connectors.sandbox.salesforce.batch import Op, index_key
 from connectors.sandbox.salesforce.collections import MAX_COLLECTION
 from connectors.sandbox.salesforce.errors import NOT_FOUND, ApiError, _for_single, _id_on_insert, api_error
+from connectors.sandbox.salesforce.setup_objects import ALL_OBJECTS
 from connectors.sandbox.salesforce.writes import WritesMixin
-from connectors.sandbox.salesforce_schema import NUMBER_TYPES, OBJECTS, FieldDef, JsonTypeError, normalize_id
+from connectors.sandbox.salesforce_schema import NUMBER_TYPES, FieldDef, JsonTypeError, normalize_id
 
 
 class RestMixin(WritesMixin):
@@ -40,13 +41,25 @@ class RestMixin(WritesMixin):
         return Response(200, {
             "encoding": "UTF-8",
             "maxBatchSize": MAX_COLLECTION,
-            "sobjects": [OBJECTS[name].global_entry(v) for name in sorted(OBJECTS)],
+            "sobjects": [self._entry(name, v) for name in sorted(ALL_OBJECTS)
+                         if self.permitted(name, "PermissionsRead")],
         })
 
     def describe(self, req: Request) -> Response:
         name = self._object(req.params["type"])
         fields = list(self._fields[name].values())
-        return Response(200, OBJECTS[name].describe(self._version(req), fields))
+        body = ALL_OBJECTS[name].describe(self._version(req), fields)
+        body.update(self._object_flags(name))
+        return Response(200, body)
+
+    def _object_flags(self, name: str) -> dict[str, bool]:
+        """Describe's object-level flags, as the running user's object permissions make them."""
+        return {"queryable": self.permitted(name, "PermissionsRead"),
+                "createable": self.permitted(name, "PermissionsCreate"),
+                "updateable": self.permitted(name, "PermissionsEdit")}
+
+    def _entry(self, name: str, version: str) -> dict[str, Any]:
+        return {**ALL_OBJECTS[name].global_entry(version), **self._object_flags(name)}
 
     def basic_info(self, req: Request) -> Response:
         name = self._object(req.params["type"])
@@ -55,7 +68,7 @@ class RestMixin(WritesMixin):
             "SELECT id FROM records WHERE sobject = ? AND deleted = 0 ORDER BY seq DESC LIMIT 5", (name,)
         ).fetchall()
         return Response(200, {
-            "objectDescribe": OBJECTS[name].global_entry(v),
+            "objectDescribe": self._entry(name, v),
             "recentItems": [
                 {"attributes": {"type": name, "url": self._record_url(v, name, r[0])}, "Id": r[0]} for r in recent
             ],

@@ -1,8 +1,11 @@
 """The Tooling API's ``CustomField``: create, get, delete and query custom fields on the data objects.
 
-A created field joins its object's describe and can be written at once; a deleted one leaves
-describe, its values are removed from every record, and writes that name it fail. Metadata is
-checked by :func:`~connectors.sandbox.salesforce_schema.check_custom_field_metadata`.
+A created field exists in the org at once (the Tooling API lists it, and its name is taken) but,
+as in an org, no profile or permission set grants it: it joins the running user's describe,
+SOQL and writes only once field-level security grants it (see :mod:`.security`), or at once
+with ``enforce_field_security`` off. A deleted one leaves describe, its values and its field
+permissions are removed, and writes that name it fail. Metadata is checked by
+:func:`~connectors.sandbox.salesforce_schema.check_custom_field_metadata`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from connectors.sandbox import soql
 from connectors.sandbox.base import Request, Response
 from connectors.sandbox.salesforce.errors import NOT_FOUND, ApiError, api_error
 from connectors.sandbox.salesforce.query import QueryMixin
+from connectors.sandbox.salesforce.setup_objects import drop_field_permissions
 from connectors.sandbox.salesforce_schema import (
     DEVELOPER_NAME_RE,
     USER_ID,
@@ -141,7 +145,7 @@ class ToolingMixin(QueryMixin):
                 "characters, begin with a letter, not end with an underscore, and not contain two consecutive "
                 f"underscores: {developer}", [],
             )
-        if f"{developer.lower()}__c" in self._fields[obj.name]:
+        if f"{developer.lower()}__c" in self._all_fields[obj.name]:
             raise api_error(
                 400, "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {developer} on {obj.name}.", [],
             )
@@ -184,6 +188,7 @@ class ToolingMixin(QueryMixin):
         with self.transaction():
             self.db.execute("DELETE FROM custom_fields WHERE id = ?", (rid,))
             self.db.execute("DELETE FROM record_keys WHERE sobject = ? AND field = ?", (sobject, api_name))
+            drop_field_permissions(self.db, f"{sobject}.{api_name}")
             self.db.execute(
                 "UPDATE records SET data = json_remove(data, ?) "
                 "WHERE sobject = ? AND json_extract(data, ?) IS NOT NULL",

@@ -12,7 +12,8 @@ from typing import Any
 
 from connectors.sandbox.salesforce.batch import _Batch, index_key
 from connectors.sandbox.salesforce.errors import api_error, rec_error
-from connectors.sandbox.salesforce.records import RecordsMixin
+from connectors.sandbox.salesforce.security import SecurityMixin
+from connectors.sandbox.salesforce.setup_objects import SETUP_OBJECTS
 from connectors.sandbox.salesforce_schema import (
     EMAIL_RE,
     ID_TYPES,
@@ -26,7 +27,7 @@ from connectors.sandbox.salesforce_schema import (
 )
 
 
-class ValidationMixin(RecordsMixin):
+class ValidationMixin(SecurityMixin):
     def _values(self, sobject: str, record: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
         """JSON record -> (values by canonical field name, Id if given, Id given?); 400 for what the parser rejects."""
         if not isinstance(record, dict):
@@ -122,7 +123,7 @@ class ValidationMixin(RecordsMixin):
             errors.insert(0, rec_error(
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
                 f"Unable to create/update fields: {', '.join(no_access)}. Please check the security settings of this "
-                "field and verify that it is read/write for your user or administrator.",
+                "field and verify that it is read/write for your profile or permission set.",
                 no_access,
             ))
         if errors:
@@ -166,6 +167,10 @@ class ValidationMixin(RecordsMixin):
                 return [rec_error(
                     "DUPLICATE_VALUE", f"duplicate value found: {fd.name} duplicates value on record with id: {other}"
                 )], None
+        if sobject in SETUP_OBJECTS:
+            setup_errors = self._setup_rules(b, sobject, data, self_id)
+            if setup_errors:
+                return setup_errors, None
         if self.config.get("duplicate_rule_email") and "email" in fields and data.get("Email") and (
             creating or "Email" in clean
         ):

@@ -17,8 +17,10 @@ from typing import Any
 from connectors.sandbox.base import Request
 from connectors.sandbox.salesforce.batch import Op, _Batch, _RolledBack, index_key
 from connectors.sandbox.salesforce.errors import ROLLED_BACK, rec_error
+from connectors.sandbox.salesforce.security import touches_security
+from connectors.sandbox.salesforce.setup_objects import ALL_OBJECTS, SETUP_OBJECTS
 from connectors.sandbox.salesforce.validation import ValidationMixin
-from connectors.sandbox.salesforce_schema import KEY_PREFIXES, OBJECTS, USER_ID, id_type, normalize_id, now_iso
+from connectors.sandbox.salesforce_schema import KEY_PREFIXES, USER_ID, id_type, normalize_id, now_iso
 
 
 class WritesMixin(ValidationMixin):
@@ -99,6 +101,10 @@ class WritesMixin(ValidationMixin):
                     }
                 rolled.append(r)
             return rolled
+        touched: set[str | None] = {op.sobject for op in ops}
+        touched.update(id_type(str(r.get("id") or "")) for r in results)
+        if touches_security(touched):
+            self._security_changed()
         return results
 
     def _apply_one(self, b: _Batch, op: Op, locked: bool, stamp: str) -> dict[str, Any]:
@@ -156,6 +162,9 @@ class WritesMixin(ValidationMixin):
         if target is not None and op.sobject == "Lead" and target[2].get("IsConverted"):
             # A converted Lead is read-only (see convert.py): Salesforce refuses any update of it.
             return fail([rec_error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")], rid)
+        denied = self._entity_denied(op.sobject, creating)
+        if denied:
+            return fail([denied], rid)
         errors, data = self._validate(b, op.sobject, values, target[2] if target else None, creating, rid)
         if errors:
             return fail(errors, rid)
@@ -173,6 +182,19 @@ class WritesMixin(ValidationMixin):
             data.update({"LastModifiedDate": stamp, "LastModifiedById": USER_ID, "SystemModstamp": stamp})
             b.update(rid, data)
         return {"id": rid, "success": True, "errors": [], "created": creating if op.kind == "upsert" else None}
+
+    def _entity_denied(self, sobject: str, creating: bool) -> dict[str, Any] | None:
+        """The error for a create (or update) the running user's object permissions forbid.
+
+        Salesforce answers ``CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY`` "entity type cannot be
+        inserted: Contact" (or "updated: …", with the object's label), as integrators running
+        without Create or Edit on an object report it.
+        """
+        if self.permitted(sobject, "PermissionsCreate" if creating else "PermissionsEdit"):
+            return None
+        verb = "inserted" if creating else "updated"
+        return rec_error("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+                         f"entity type cannot be {verb}: {ALL_OBJECTS[sobject].label}")
 
     def _upsert_matches(self, b: _Batch, op: Op) -> list[str]:
         fd = op.ext_field
@@ -198,11 +220,14 @@ class WritesMixin(ValidationMixin):
         if rid is None:
             return {"id": op.id, "success": False, "errors": [rec_error("MALFORMED_ID", f"malformed id {op.id}")]}
         rec = b.get(rid)
-        if rec is None or rec[0] not in OBJECTS:
+        if rec is None or rec[0] not in ALL_OBJECTS:
             return {"id": rid, "success": False,
                     "errors": [rec_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]}
         if rec[1] and op.kind != "hard_delete":
             return {"id": rid, "success": False, "errors": [rec_error("ENTITY_IS_DELETED", "entity is deleted")]}
+        if rec[0] in SETUP_OBJECTS:  # setup records skip the recycle bin
+            err = self._setup_delete(b, rid, rec)
+            return {"id": rid, "success": err is None, "errors": [err] if err else []}
         b.delete(rid, hard=op.kind == "hard_delete")
         if rec[0] == "Account":  # Salesforce deletes an account's contacts with it
             for child in sorted(b.ids_for_key("Contact", "AccountId", rid)):

@@ -58,3 +58,11 @@ def test_create_properties_is_idempotent(conn: HubSpotConnector, hs: HubSpot, sa
     schema = conn.describe("contacts")
     assert schema.fields["warmly_uid"].unique and schema.fields["warmly_chatted"].kind == "bool"
     assert schema.missing([s.name for s in SPECS]) == []
+
+
+def test_account_details_and_the_daily_allowance_seen_in_headers(conn: HubSpotConnector, sandbox_clean: Any) -> None:
+    assert conn.daily_allowance() is None  # nothing seen yet
+    details = conn.org_details()
+    assert details["portalId"] == 62515 and details["timeZone"] == "US/Eastern"
+    remaining, most = conn.daily_allowance() or (0, 0)
+    assert most == 1_000_000 and remaining == most - 1

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.crm import FieldSpec
 from connectors.salesforce.api import SalesforceConnector
-from tests.connectors.salesforce.helpers import KEY, _reset
+from tests.connectors.salesforce.helpers import _add_key, _reset
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def conn(sf, sleeps: list[float]) -> SalesforceConnector:
 @pytest.fixture
 def keyed(conn: SalesforceConnector, sandbox_clean) -> SalesforceConnector:
     """``conn`` with the Lead external-id field in place, and counters zeroed on both sides."""
-    conn.create_fields("Lead", [FieldSpec(KEY, "Warmly Sync Key", "string", unique_key=True)])
+    _add_key(conn)
     sandbox_clean.admin("salesforce", "DELETE", "calls")
     conn.calls = _reset(conn)
     return conn

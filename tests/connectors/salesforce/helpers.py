@@ -3,11 +3,18 @@ seed and check CRM state without going through the connector."""
 
 from __future__ import annotations
 
-from connectors.crm import ApiCalls
+from connectors.crm import ApiCalls, FieldSpec
 from connectors.salesforce.api import SalesforceConnector
 
 KEY = "Warmly_Sync_Key__c"
 UPSERT_ENDPOINT = f"PATCH composite/sobjects/Lead/{KEY}"
+PERMISSION_SET = "Connector_Tests"
+
+
+def _add_key(conn: SalesforceConnector) -> None:
+    """The Lead sync key, created and granted to the running user, as `writeback setup` does."""
+    conn.create_fields("Lead", [FieldSpec(KEY, "Warmly Sync Key", "string", unique_key=True)])
+    conn.grant_field_access(PERMISSION_SET, "Connector tests", {"Lead": [KEY]})
 
 
 def _reset(conn: SalesforceConnector) -> ApiCalls:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from connectors.crm import FieldSpec
 from connectors.salesforce.api import SalesforceConnector
-from tests.connectors.salesforce.helpers import KEY, _server_calls
+from tests.connectors.salesforce.helpers import KEY, PERMISSION_SET, _server_calls
 
 
 def test_describe_maps_fields_and_is_cached(conn: SalesforceConnector) -> None:
@@ -41,7 +41,11 @@ def test_create_fields_is_idempotent(conn: SalesforceConnector, sf, sandbox_clea
         FieldSpec(KEY, "Warmly Sync Key", "string", unique_key=True),
     ]
     assert conn.create_fields("Lead", specs) == [s.name for s in specs]
-    fields = conn.describe("Lead").fields  # refreshed by create_fields
+    assert conn.describe("Lead").missing([s.name for s in specs]) == [s.name for s in specs]  # hidden by FLS
+    assert conn.hidden_fields("Lead", [s.name for s in specs]) == [s.name for s in specs]
+    assert conn.create_fields("Lead", specs) == []  # they exist: only a grant is missing
+    conn.grant_field_access(PERMISSION_SET, "Connector tests", {"Lead": [s.name for s in specs]})
+    fields = conn.describe("Lead").fields  # refreshed by the grant
     assert fields["Warmly_Last_Seen__c"].kind == "datetime" and fields["Warmly_Last_Seen__c"].custom
     assert fields["Warmly_Page_Views__c"].kind == "number"  # Salesforce describes Number(18,0) as double
     assert fields["Warmly_Demo_Requested__c"].kind == "bool"
@@ -59,3 +63,4 @@ def test_create_fields_is_idempotent(conn: SalesforceConnector, sf, sandbox_clea
     assert fresh.create_fields("Lead", specs) == []
     assert fresh.calls.writes == 0 and fresh.calls.reads == 1
     assert _server_calls(sandbox_clean, "CustomField") == tooling_before
+

@@ -12,9 +12,17 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from connectors.crm import FieldSpec
 from connectors.salesforce.api import SalesforceConnector
-from tests.connectors.salesforce.helpers import KEY, UPSERT_ENDPOINT, _count, _insert, _lead, _reset, _server_calls
+from tests.connectors.salesforce.helpers import (
+    KEY,
+    UPSERT_ENDPOINT,
+    _add_key,
+    _count,
+    _insert,
+    _lead,
+    _reset,
+    _server_calls,
+)
 
 
 def test_upsert_creates_then_updates(keyed: SalesforceConnector, sf) -> None:
@@ -100,7 +108,7 @@ def test_retries_5xx_then_succeeds(keyed: SalesforceConnector, sf, sandbox_clean
 
 def test_writes_fail_records_when_attempts_run_out(sf, sandbox_clean, sleeps: list[float]) -> None:
     conn = SalesforceConnector(sf, max_attempts=2, sleep=sleeps.append)
-    conn.create_fields("Lead", [FieldSpec(KEY, "Warmly Sync Key", "string", unique_key=True)])
+    _add_key(conn)
     sandbox_clean.admin("salesforce", "POST", "faults", {
         "kind": "status", "method": "PATCH", "path": "composite/sobjects", "status": 502, "count": None})
     results = conn.upsert("Lead", KEY, [_lead("x@acme.io"), _lead("y@acme.io")], ["x", "y"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, format_soql
 
 from connectors.salesforce.client import SalesforceCredentials, make_client
 
@@ -38,12 +38,45 @@ def error(exc: pytest.ExceptionInfo) -> dict[str, Any]:
     return content[0]
 
 
-def add_field(sf: Salesforce, full_name: str, **metadata: Any) -> str:
+def add_field(sf: Salesforce, full_name: str, *, grant_access: bool = True, **metadata: Any) -> str:
+    """Create a custom field through the Tooling API and, as an admin would, grant it to the running
+    user (field-level security hides a new field until a permission set grants it)."""
     result = sf.toolingexecute(
         "sobjects/CustomField", method="POST", data={"FullName": full_name, "Metadata": metadata}
     )
     assert result["success"] is True, result
+    if grant_access:
+        grant(sf, full_name)
     return result["id"]
+
+
+TEST_PERMSET = "Sandbox_Test_Access"
+
+
+def running_user(sf: Salesforce) -> str:
+    """The logged-in user's Id, from the OAuth UserInfo endpoint."""
+    resp = sf.session.get(f"https://{sf.sf_instance}/services/oauth2/userinfo", headers=sf.headers, timeout=30)
+    resp.raise_for_status()
+    return resp.json()["user_id"]
+
+
+def permission_set(sf: Salesforce, name: str = TEST_PERMSET, *, assign: bool = True) -> str:
+    """The Id of permission set ``name`` (created if missing), assigned to the running user."""
+    found = sf.query(format_soql("SELECT Id FROM PermissionSet WHERE Name = {}", name))["records"]
+    if found:
+        return found[0]["Id"]
+    ps = sf.PermissionSet.create({"Name": name, "Label": name.replace("_", " ")})["id"]
+    if assign:
+        sf.PermissionSetAssignment.create({"AssigneeId": running_user(sf), "PermissionSetId": ps})
+    return ps
+
+
+def grant(sf: Salesforce, *full_names: str, edit: bool = True, name: str = TEST_PERMSET) -> list[str]:
+    """Field permissions (read, and edit unless ``edit=False``) on ``Object.Field__c`` names."""
+    ps = permission_set(sf, name)
+    return [sf.FieldPermissions.create({"ParentId": ps, "SobjectType": full.split(".")[0], "Field": full,
+                                        "PermissionsRead": True, "PermissionsEdit": edit})["id"]
+            for full in full_names]
 
 
 def client(sandbox, **overrides: Any) -> Salesforce:
