@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from connectors.errors import ConfigError, WritebackError
 from dagster_pipeline.connect import make_connector, make_warehouse
@@ -19,6 +20,11 @@ from dagster_pipeline.sync.setup import run_setup
 from dagster_pipeline.sync.state import SyncStore
 
 err = Console(stderr=True)
+
+
+def fail_line(label: str, exc: BaseException) -> None:
+    """One line on stderr: ``label: message``, never wrapped, never read as markup ("[redacted]")."""
+    err.print(f"[bold red]{escape(label)}:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -43,8 +49,11 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
         connector = make_connector(settings)
         warehouse = make_warehouse()
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
+        fail_line("configuration error", exc)
         return 2
+    except WritebackError as exc:  # the CRM could not be reached to log in
+        fail_line(f"{mode} failed", exc)
+        return 1
     workflows = [args.workflow] if args.workflow else list(WORKFLOWS)
     results: list[WorkflowResult] = []
     try:
@@ -63,10 +72,10 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
                                             full_refresh=args.full_refresh, progress=tick,
                                             sample_size=10**9 if (args.json and mode == "plan") else 20))
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
+        fail_line("configuration error", exc)
         return 2
     except WritebackError as exc:
-        err.print(f"[bold red]{mode} failed:[/] {exc}")
+        fail_line(f"{mode} failed", exc)
         return 1
     if args.json:
         print(json.dumps(as_json(results, include_samples=mode == "plan"), default=str))
@@ -81,10 +90,10 @@ def run_setup_command(args: argparse.Namespace) -> int:
         connector = make_connector(settings)
         report = run_setup(settings, connector, dry_run=args.dry_run, store=SyncStore(make_warehouse()))
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error:[/] {exc}")
+        fail_line("configuration error", exc)
         return 2
     except WritebackError as exc:
-        err.print(f"[bold red]setup failed:[/] {exc}")
+        fail_line("setup failed", exc)
         return 1
     if args.json:
         print(json.dumps(report.as_dict()))
@@ -108,7 +117,7 @@ def run_log_command(args: argparse.Namespace) -> int:
     try:
         log = SyncStore(make_warehouse()).read_log()
     except WritebackError as exc:
-        err.print(f"[bold red]cannot read the sync log:[/] {exc}")
+        fail_line("cannot read the sync log", exc)
         return 1
     if log.is_empty():
         err.print("The sync log is empty: nothing has been synced into this warehouse yet.")

@@ -14,6 +14,12 @@ Three log-in routes, all ending in a bearer session:
   My Domain or sandbox instance URL would be ignored; the OAuth grant honours it.)
 ``SALESFORCE_CA_BUNDLE`` pins the certificate authority to trust (the sandbox's own CA).
 
+Every variable is checked when read (:mod:`connectors.credentials`): a token with a line
+break, a URL without ``https://host``, a CA file that is missing fail here, naming the
+variable, before any call. A refused log-in is an :class:`~connectors.errors.AuthenticationError`
+saying which variables to check; a log-in endpoint that cannot be reached, a
+:class:`~connectors.errors.ConnectionFailed`. None of their messages quotes a credential.
+
 API calls are counted at the transport (:func:`count_calls`), below the SDK, so every HTTP
 attempt is seen — retries, query pages, Bulk polls, and requests whose connection dropped
 before any response (a response hook would miss those, yet the CRM may have counted them).
@@ -33,9 +39,21 @@ import requests
 from requests.adapters import BaseAdapter
 from simple_salesforce import Salesforce
 
+from connectors.credentials import env_ca_file, env_secret, env_url
 from connectors.crm import ApiCalls
+from connectors.errors import AuthenticationError, ConnectionFailed, CrmError, redact_bearer
+from connectors.network import CONNECT_TIMEOUT, connection_failure, origin
 
 DEFAULT_API_VERSION = "62.0"
+_API_VERSION = re.compile(r"^\d{2,3}\.\d$")
+#: What to check when the OAuth token endpoint refuses a log-in, by its ``error``.
+_LOGIN_HINTS = {
+    "invalid_grant": "check SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN "
+                     "(resetting a password issues a new security token)",
+    "invalid_client": "check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (the connected app's "
+                      "consumer key and secret)",
+    "invalid_client_id": "check SALESFORCE_CLIENT_ID (the connected app's consumer key)",
+}
 
 
 @dataclass(frozen=True)
@@ -52,20 +70,23 @@ class SalesforceCredentials:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SalesforceCredentials:
+        """Read and check every variable; ``ValueError`` names the first bad one, never its value."""
         env = os.environ if env is None else env
-        url = env.get("SALESFORCE_INSTANCE_URL", "").strip()
-        if not url:
-            raise ValueError("SALESFORCE_INSTANCE_URL is not set")
+        url = env_url(env, "SALESFORCE_INSTANCE_URL", schemes=("https",), required=True)
+        assert url is not None
+        version = (env.get("SALESFORCE_API_VERSION") or DEFAULT_API_VERSION).strip().removeprefix("v")
+        if not _API_VERSION.match(version):
+            raise ValueError("SALESFORCE_API_VERSION must look like 62.0")
         creds = cls(
-            instance_url=url.rstrip("/"),
-            access_token=env.get("SALESFORCE_ACCESS_TOKEN") or None,
-            username=env.get("SALESFORCE_USERNAME") or None,
-            password=env.get("SALESFORCE_PASSWORD") or None,
-            security_token=env.get("SALESFORCE_SECURITY_TOKEN") or None,
-            client_id=env.get("SALESFORCE_CLIENT_ID") or None,
-            client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
-            ca_bundle=env.get("SALESFORCE_CA_BUNDLE") or None,
-            api_version=env.get("SALESFORCE_API_VERSION") or DEFAULT_API_VERSION,
+            instance_url=url,
+            access_token=env_secret(env, "SALESFORCE_ACCESS_TOKEN", header=True),
+            username=env_secret(env, "SALESFORCE_USERNAME"),
+            password=env_secret(env, "SALESFORCE_PASSWORD", spaces=True),
+            security_token=env_secret(env, "SALESFORCE_SECURITY_TOKEN"),
+            client_id=env_secret(env, "SALESFORCE_CLIENT_ID"),
+            client_secret=env_secret(env, "SALESFORCE_CLIENT_SECRET"),
+            ca_bundle=env_ca_file(env, "SALESFORCE_CA_BUNDLE"),
+            api_version=version,
         )
         if not creds.access_token and not (creds.username and creds.password) and not creds.client_credentials:
             raise ValueError(
@@ -107,15 +128,48 @@ def fetch_token(creds: SalesforceCredentials, session: requests.Session) -> tupl
         form["client_id"] = creds.client_id
     if creds.client_secret:
         form["client_secret"] = creds.client_secret
-    resp = session.post(f"{creds.instance_url}/services/oauth2/token", data=form, timeout=30)
+    url = f"{creds.instance_url}/services/oauth2/token"
+    what = "POST oauth2/token"
+    try:
+        resp = session.post(url, data=form, timeout=(CONNECT_TIMEOUT, 30.0))
+    except requests.exceptions.SSLError:
+        raise CrmError(f"{what}: TLS verification of {origin(url)} failed; check SALESFORCE_CA_BUNDLE (the CA "
+                       "that signed the server's certificate)", crm="salesforce", code="TLS_ERROR") from None
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        reason, sent = connection_failure(exc)
+        raise ConnectionFailed(crm="salesforce", what=what, url=origin(url), reason=reason, write=False, sent=sent,
+                               setting="SALESFORCE_INSTANCE_URL") from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
     if resp.status_code != 200:
-        try:
-            detail = resp.json().get("error_description") or resp.json().get("error")
-        except ValueError:
-            detail = resp.text[:200]
-        raise PermissionError(f"Salesforce log-in failed ({resp.status_code}): {detail}")
-    body = resp.json()
-    return body["access_token"], body.get("instance_url") or creds.instance_url
+        error = _scrub_login(str(body.get("error") or f"HTTP {resp.status_code}"), creds)[:80]
+        detail = _scrub_login(str(body.get("error_description") or resp.reason or ""), creds)[:200]
+        hint = _LOGIN_HINTS.get(error) or (
+            "check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET" if creds.client_credentials
+            else "check SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN")
+        if error == "invalid_grant" and creds.client_credentials:
+            hint = ("check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET, and that the connected app has a "
+                    "run-as user for the client-credentials flow")
+        message = f"{what}: Salesforce refused the log-in at {origin(url)} ({error}" + (f": {detail}" if detail else "")
+        if resp.status_code in (400, 401, 403):
+            raise AuthenticationError(f"{message}); {hint}", crm="salesforce", status=resp.status_code, code=error)
+        raise CrmError(f"{message}); try again later", crm="salesforce", status=resp.status_code, code=error)
+    token, instance = body.get("access_token"), body.get("instance_url")
+    if not isinstance(token, str) or not token:
+        raise CrmError(f"{what}: the log-in answer holds no access_token", crm="salesforce", code="BAD_RESPONSE")
+    return token, instance if isinstance(instance, str) and instance else creds.instance_url
+
+
+def _scrub_login(text: str, creds: SalesforceCredentials) -> str:
+    """Text from the token endpoint, without any credential we sent it."""
+    for secret in ((creds.password or "") + (creds.security_token or ""), creds.password, creds.security_token,
+                   creds.client_secret):
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return redact_bearer(" ".join(text.split()))
 
 
 _API_PREFIX = re.compile(r"^/services/data/v\d+\.\d+/")

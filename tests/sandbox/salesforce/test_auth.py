@@ -8,6 +8,7 @@ import pytest
 import requests
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
+from connectors.errors import AuthenticationError
 from connectors.salesforce.client import SalesforceCredentials, make_client
 from tests.sandbox.salesforce.conftest import client, lead
 
@@ -37,7 +38,7 @@ def test_oauth_password_and_client_credentials_grants(sandbox_clean):
     }))
     assert by_client.query("SELECT COUNT() FROM Lead")["totalSize"] == 1
 
-    with pytest.raises(PermissionError, match="authentication failure"):
+    with pytest.raises(AuthenticationError, match="invalid_grant: authentication failure"):
         make_client(SalesforceCredentials.from_env({
             **base, "SALESFORCE_USERNAME": "integration@acme.io", "SALESFORCE_PASSWORD": "wrong",
         }))
