@@ -11,6 +11,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+#: Seconds a connector may wait when a CRM answers ``Retry-After``; longer, the call is not
+#: retried and its records fail ``rate_limited`` (the setting ``sync.max_retry_after_seconds``).
+DEFAULT_MAX_RETRY_AFTER = 30.0
+
 FieldKind = Literal["string", "textarea", "email", "url", "phone", "int", "number", "bool", "date", "datetime",
                     "picklist", "reference", "id", "other"]
 

@@ -153,7 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _, run = COMMANDS[args.command]
-    return run(args)
+    try:
+        return run(args)
+    except Exception as exc:  # a bug, not a failure we name: show it, without any credential in it
+        import traceback
+
+        from connectors.credentials import redact_environment
+
+        sys.stderr.write(redact_environment("".join(traceback.format_exception(exc))))
+        return 1
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from dagster_pipeline.sync.state import SyncStore
 err = Console(stderr=True, soft_wrap=True)  # one message, one line: a configuration error names its key
 
 
-def _config_error(exc: ConfigError) -> None:
-    """One line on stderr, never wrapped at the terminal's width, the message taken literally."""
-    err.print(f"[bold red]configuration error:[/] {escape(str(exc))}", soft_wrap=True)
+def fail_line(label: str, exc: BaseException) -> None:
+    """One line on stderr: ``label: message``, never wrapped, never read as markup ("[redacted]")."""
+    err.print(f"[bold red]{escape(label)}:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -50,15 +50,19 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
         connector = make_connector(settings)
         warehouse = make_warehouse()
     except ConfigError as exc:
-        _config_error(exc)
+        fail_line("configuration error", exc)
         return 2
-    except WritebackError as exc:  # the CRM refused the credentials: one line, with the fix
-        err.print(f"[bold red]{mode} failed:[/] {exc}")
+    except WritebackError as exc:  # the CRM could not be reached to log in
+        fail_line(f"{mode} failed", exc)
         return 1
     workflows = [args.workflow] if args.workflow else list(WORKFLOWS)
     results: list[WorkflowResult] = []
     try:
         preflight(workflows, settings, warehouse)  # every workflow's settings, before the first CRM call
+        if any(settings.workflow_enabled(wf) for wf in workflows):
+            # The first call of the run, and one it needs anyway (state is kept per org): a CRM that
+            # cannot be reached, or refuses the session, is one line here, not a failure per record.
+            connector.org_id()
         with _progress(args) as bar:
             tasks: dict[str, Any] = {}
 
@@ -74,10 +78,10 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
                                             full_refresh=args.full_refresh, progress=tick,
                                             sample_size=10**9 if (args.json and mode == "plan") else 20))
     except ConfigError as exc:
-        _config_error(exc)
+        fail_line("configuration error", exc)
         return 2
     except WritebackError as exc:
-        err.print(f"[bold red]{mode} failed:[/] {exc}")
+        fail_line(f"{mode} failed", exc)
         return 1
     if args.json:
         print(json.dumps(as_json(results, include_samples=mode == "plan"), default=str))
@@ -92,10 +96,10 @@ def run_setup_command(args: argparse.Namespace) -> int:
         connector = make_connector(settings)
         report = run_setup(settings, connector, dry_run=args.dry_run, store=SyncStore(make_warehouse()))
     except ConfigError as exc:
-        _config_error(exc)
+        fail_line("configuration error", exc)
         return 2
     except WritebackError as exc:
-        err.print(f"[bold red]setup failed:[/] {exc}")
+        fail_line("setup failed", exc)
         return 1
     if args.json:
         print(json.dumps(report.as_dict()))
@@ -160,7 +164,7 @@ def run_log_command(args: argparse.Namespace) -> int:
     try:
         log = SyncStore(make_warehouse()).read_log()
     except WritebackError as exc:
-        err.print(f"[bold red]cannot read the sync log:[/] {exc}")
+        fail_line("cannot read the sync log", exc)
         return 1
     if log.is_empty():
         err.print("The sync log is empty: nothing has been synced into this warehouse yet.")

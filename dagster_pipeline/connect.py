@@ -1,7 +1,11 @@
 """Build the configured CRM connector and the warehouse from the environment.
 
-Credentials are read here, from the environment only; a missing one is a
-:class:`~connectors.errors.ConfigError` (exit code 2) naming the variable, never its value.
+Credentials are read here, from the environment only, and checked before the first write:
+a missing or malformed one (a line break in a token, a URL without ``https://host``, a CA
+file that is not there) is a :class:`~connectors.errors.ConfigError` (one line, exit code 2)
+naming the variable, never its value. So is a log-in the CRM refuses (a wrong OAuth password):
+nothing can run until the credentials are fixed. A CRM that cannot be reached is a
+:class:`~connectors.errors.CrmError` (exit code 1): the same settings may work on the next run.
 """
 
 from __future__ import annotations
@@ -10,29 +14,37 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.errors import ConfigError
+from connectors.errors import AuthenticationError, ConfigError
 from dagster_pipeline.sync.settings import Settings
 
 
 def make_connector(settings: Settings, env: Mapping[str, str] | None = None) -> Any:
     env = os.environ if env is None else env
+    tuning = settings.sync
+    if settings.crm == "salesforce":
+        from connectors.salesforce.api import SalesforceConnector
+        from connectors.salesforce.client import SalesforceCredentials, make_client
+
+        try:
+            creds = SalesforceCredentials.from_env(env)
+        except ValueError as exc:
+            raise ConfigError(str(exc), key="environment") from None
+        try:
+            sf = make_client(creds)
+        except AuthenticationError as exc:
+            raise ConfigError(exc.text, key="environment") from None
+        return SalesforceConnector(sf, bulk_threshold=tuning.bulk_threshold, max_attempts=tuning.max_attempts,
+                                   max_retry_after=tuning.max_retry_after_seconds)
+    from connectors.hubspot.api import HubSpotConnector
+    from connectors.hubspot.client import HubSpotCredentials
+    from connectors.hubspot.client import make_client as make_hubspot
+
     try:
-        if settings.crm == "salesforce":
-            from connectors.salesforce.api import SalesforceConnector
-            from connectors.salesforce.client import SalesforceCredentials, make_client
-
-            sf = make_client(SalesforceCredentials.from_env(env))
-            return SalesforceConnector(sf, bulk_threshold=settings.sync.bulk_threshold,
-                                       max_attempts=settings.sync.max_attempts)
-        from connectors.hubspot.api import HubSpotConnector
-        from connectors.hubspot.client import HubSpotCredentials
-        from connectors.hubspot.client import make_client as make_hubspot
-
-        hs = make_hubspot(HubSpotCredentials.from_env(env))
-        return HubSpotConnector(hs, ten_second_limit=settings.sync.hubspot_ten_second_limit,
-                                max_attempts=settings.sync.max_attempts)
+        hs_creds = HubSpotCredentials.from_env(env)
     except ValueError as exc:
         raise ConfigError(str(exc), key="environment") from None
+    return HubSpotConnector(make_hubspot(hs_creds), ten_second_limit=tuning.hubspot_ten_second_limit,
+                            max_attempts=tuning.max_attempts, max_retry_after=tuning.max_retry_after_seconds)
 
 
 def make_warehouse() -> Any:

@@ -17,7 +17,8 @@ What the sync engine gets from here, and why it is built this way:
   second one inside the search API's per-second limit), adapting down from HubSpot's
   ``X-HubSpot-RateLimit-*`` headers. 429 (10-second/secondly), 423, 5xx and dropped
   connections are retried with exponential backoff and jitter, honouring ``Retry-After``;
-  the daily allocation being spent raises :class:`ApiLimitExhausted` at once.
+  the daily allocation being spent raises :class:`ApiLimitExhausted` at once; a ``Retry-After``
+  past ``max_retry_after`` is not waited out (:class:`RateLimited`).
 - **Scopes** — the token's scopes are asked once (:meth:`access`), so an operation outside them is
   refused by name before any call; a 403 ``MISSING_SCOPES`` all the same fails the records of its
   batch with ``missing_scope`` (never retried).
@@ -96,7 +97,9 @@ class HubSpotConnector(HubSpotSchema, HubSpotScopes, HubSpotReads, HubSpotWrites
     ``ten_second_limit`` is the app's allowance per rolling 10 s (100 Free/Starter, 190
     Pro/Enterprise); ``search_per_second`` the search API's own limit. Retries run at most
     ``max_attempts`` times per call, waiting ``backoff_base * 2**n`` (with jitter, capped at
-    ``max_backoff``) or what ``Retry-After`` says. ``sleep``/``clock`` are injectable so the
+    ``max_backoff``) or what ``Retry-After`` says, up to ``max_retry_after`` seconds: past it
+    the call is not retried and its inputs fail ``rate_limited``. A call that could not connect
+    at all is tried twice at most. ``sleep``/``clock`` are injectable so the
     limiter and backoff can run on a fake clock; ``window_seconds`` shortens the limiter's
     window for a sandbox configured with a shorter one (HubSpot's is always 10 s).
 

@@ -2,7 +2,9 @@
 
 ``HUBSPOT_ACCESS_TOKEN`` (a private-app token) is required; ``HUBSPOT_BASE_URL`` points the
 SDK elsewhere than ``https://api.hubapi.com`` (the sandbox). The token is hidden from
-``repr`` so it cannot leak through an exception or a log line.
+``repr`` so it cannot leak through an exception or a log line, and checked when read
+(:mod:`connectors.credentials`): one with a line break, a space or a non-ASCII character
+inside would otherwise fail deep in ``http.client`` with the whole header quoted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from connectors.credentials import env_secret, env_url
+
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 
 
@@ -24,11 +28,14 @@ class HubSpotCredentials:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HubSpotCredentials:
+        """Read and check both variables; ``ValueError`` names the bad one, never its value."""
         env = os.environ if env is None else env
-        token = env.get("HUBSPOT_ACCESS_TOKEN", "").strip()
+        token = env_secret(env, "HUBSPOT_ACCESS_TOKEN", header=True)
         if not token:
             raise ValueError("HUBSPOT_ACCESS_TOKEN is not set")
-        return cls(access_token=token, base_url=(env.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"))
+        base_url = env_url(env, "HUBSPOT_BASE_URL", schemes=("https", "http"), default=DEFAULT_BASE_URL)
+        assert base_url is not None
+        return cls(access_token=token, base_url=base_url)
 
 
 def make_client(creds: HubSpotCredentials) -> HubSpot:

@@ -6,6 +6,11 @@ limiter), every HTTP attempt counted in :class:`ApiCalls`, answers parsed as JSO
 classified into :mod:`connectors.errors` with the access token scrubbed, and retries with
 exponential backoff and jitter where HubSpot asks for them (429, 423, 5xx, dropped
 connections), honouring ``Retry-After``. Schema, reads and writes build on it.
+
+Waits are bounded: a ``Retry-After`` longer than ``max_retry_after`` (the setting
+``sync.max_retry_after_seconds``) is not waited out — the call fails at once with
+:class:`~connectors.errors.RateLimited` (inputs: ``rate_limited``) — and a call that could not
+even connect is tried at most :data:`~connectors.network.CONNECT_ATTEMPTS` times.
 """
 
 from __future__ import annotations
@@ -25,10 +30,21 @@ import hubspot.crm.contacts as hs_contacts
 import hubspot.crm.properties as hs_props
 import urllib3
 
-from connectors.crm import ApiCalls, ObjectSchema
-from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, MissingScopeError, RetryableError
+from connectors.crm import DEFAULT_MAX_RETRY_AFTER, ApiCalls, ObjectSchema
+from connectors.errors import (
+    ApiLimitExhausted,
+    AuthenticationError,
+    ConnectionFailed,
+    CrmError,
+    MissingScopeError,
+    RateLimited,
+    RetryableError,
+    redact_bearer,
+)
+from connectors.hubspot.client import DEFAULT_BASE_URL
 from connectors.hubspot.ratelimit import RollingWindowLimiter
 from connectors.hubspot.wire import CRM, OBJECT_TYPES, TEN_SECONDS, _int_header, _retry_after
+from connectors.network import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, connection_failure, origin
 
 _API_EXCEPTIONS: tuple[type[Exception], ...] = (
     hs_contacts.ApiException,
@@ -36,6 +52,8 @@ _API_EXCEPTIONS: tuple[type[Exception], ...] = (
     hs_props.ApiException,
     hs_assoc.ApiException,
 )
+#: The variable to check when HubSpot cannot be reached.
+URL_SETTING = "HUBSPOT_BASE_URL"
 
 
 @dataclass
@@ -61,6 +79,7 @@ class HubSpotTransport:
         max_attempts: int = 6,
         backoff_base: float = 0.5,
         max_backoff: float = 30.0,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         search_per_second: int = 4,
@@ -71,14 +90,18 @@ class HubSpotTransport:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if max_retry_after < 0:
+            raise ValueError("max_retry_after must not be negative")
         self.calls = calls if calls is not None else ApiCalls()
         self.max_attempts = max_attempts
         self.write_trace_ids = write_trace_ids
         self.backoff_base = backoff_base
         self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
         self._sleep = sleep
         self._clock = clock
-        self._timeout = (min(10.0, timeout), timeout)  # (connect, read)
+        self._timeout = (min(CONNECT_TIMEOUT, timeout), timeout)  # (connect, read)
+        self._origin = origin(str(client.config.get("host") or DEFAULT_BASE_URL))
         self._random = random.Random(seed)
         self.limiter = RollingWindowLimiter(ten_second_limit, window_seconds, clock=clock, sleep=sleep)
         self.search_limiter = RollingWindowLimiter(search_per_second, 1.0, clock=clock, sleep=sleep)
@@ -125,15 +148,29 @@ class HubSpotTransport:
                 status = int(getattr(exc, "status", 0) or 0)
                 data, headers = getattr(exc, "body", None), getattr(exc, "headers", None) or {}
                 if status == 0:
-                    reason = self._redact(str(getattr(exc, "reason", "") or ""))[:200]
-                    last = RetryableError(f"{endpoint}: connection failed ({reason})", crm=CRM,
-                                          code="CONNECTION_ERROR")
+                    reason = self._redact(str(getattr(exc, "reason", "") or ""))
+                    if "SSL" in reason:  # the SDK's own wrapping of a TLS failure: retrying cannot heal it
+                        raise CrmError(f"{endpoint}: TLS verification of {self._origin} failed; check "
+                                       f"{URL_SETTING} and the CA certificates this machine trusts",
+                                       crm=CRM, code="TLS_ERROR") from None
+                    last = ConnectionFailed(crm=CRM, what=endpoint, url=self._origin,
+                                            reason=" ".join(reason.split())[:200] or "no answer", write=write,
+                                            sent=True, setting=URL_SETTING)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 # Includes a connection dropped after the server committed the write: every
                 # call here is idempotent, so sending it again is safe.
                 cause = exc
-                last = RetryableError(f"{endpoint}: connection failed ({type(exc).__name__})", crm=CRM,
-                                      code="CONNECTION_ERROR")
+                reason, sent = connection_failure(exc)
+                last = ConnectionFailed(crm=CRM, what=endpoint, url=self._origin, reason=reason, write=write,
+                                        sent=sent, setting=URL_SETTING)
+            except ValueError as exc:
+                # http.client refuses a header value with a line break, quoting it whole, token
+                # included: never chain it.
+                if not (isinstance(exc, UnicodeEncodeError) or str(exc).startswith("Invalid header")):
+                    raise
+                raise CrmError(f"{endpoint}: the access token cannot be sent in an HTTP header (it holds a "
+                               "space, line break or non-ASCII character); check HUBSPOT_ACCESS_TOKEN",
+                               crm=CRM, code="INVALID_TOKEN") from None
             finally:
                 self.limiter.release(slots[0])
                 if search:
@@ -148,21 +185,34 @@ class HubSpotTransport:
                     raise err from cause
                 last = err
             assert last is not None
-            self._backoff(attempt, last)
-        assert last is not None
-        raise last from cause
+            delay = self._wait(attempt, last)
+            if delay is None:
+                raise self._final(last, attempt) from cause
+            self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt gives up")
 
-    def _backoff(self, attempt: int, err: RetryableError) -> None:
-        if attempt >= self.max_attempts:
-            return
+    def _wait(self, attempt: int, err: RetryableError) -> float | None:
+        """Seconds to wait before sending ``err``'s call again; ``None``: give up (see :meth:`_final`)."""
+        limit = self.max_attempts
+        if isinstance(err, ConnectionFailed) and not err.sent:
+            limit = min(limit, CONNECT_ATTEMPTS)  # nothing reached HubSpot: the URL or network is wrong
+        if attempt >= limit:
+            return None
         if err.retry_after is not None:
-            delay = err.retry_after
-        else:
-            ceiling = min(self.max_backoff, self.backoff_base * (2 ** (attempt - 1)))
-            delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)  # jitter: spread retries out
-            if err.status == 423:
-                delay = max(delay, 2.0)  # HubSpot: back off at least 2 s from a lock
-        self._sleep(delay)
+            return err.retry_after if err.retry_after <= self.max_retry_after else None
+        ceiling = min(self.max_backoff, self.backoff_base * (2 ** (attempt - 1)))
+        delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)  # jitter: spread retries out
+        if err.status == 423:
+            delay = max(delay, 2.0)  # HubSpot: back off at least 2 s from a lock
+        return delay
+
+    def _final(self, err: RetryableError, attempts: int) -> RetryableError:
+        """The error a call ends with: :class:`RateLimited` when HubSpot asked to wait longer than
+        ``max_retry_after``, else the last failure and how many attempts were made."""
+        if err.retry_after is not None and err.retry_after > self.max_retry_after:
+            return RateLimited(err.text, crm=CRM, status=err.status, retry_after=err.retry_after,
+                               cap=self.max_retry_after)
+        return err.after(attempts)
 
     def _classify(self, endpoint: str, status: int, body: Any, headers: Mapping[str, str]) -> CrmError:
         """The error an answer means; only :class:`RetryableError` is worth sending again."""
@@ -226,7 +276,7 @@ class HubSpotTransport:
     def _redact(self, text: str) -> str:
         if self._secret and len(self._secret) >= 4:
             text = text.replace(self._secret, "[redacted]")
-        return text
+        return redact_bearer(text)
 
     def _object(self, object_type: str) -> tuple[ModuleType, Any, Any]:
         self._check_type(object_type)

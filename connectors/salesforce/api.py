@@ -12,7 +12,9 @@ What the sync engine gets from here, and why it is built this way:
   updates by Id. A repeated upsert after a lost response finds the record the first attempt
   created and updates it, so it cannot duplicate. We retry on 429, 5xx, connection errors
   and per-record ``UNABLE_TO_LOCK_ROW`` (only the locked records are re-sent), with
-  exponential backoff and jitter, honouring ``Retry-After``, at most ``max_attempts`` tries.
+  exponential backoff and jitter, honouring ``Retry-After`` up to ``max_retry_after`` seconds
+  (longer: not retried, the records fail ``rate_limited``), at most ``max_attempts`` tries
+  (two for a call that could not connect at all).
 - **Per-record outcomes, never a sunk batch.** sObject Collections run with
   ``allOrNone: false``; each record's error becomes a :class:`RecordResult`. Records we
   cannot even send (no key, a value with no wire form) fail alone before any call.
@@ -38,22 +40,23 @@ composes them into :class:`SalesforceConnector`.
 
 from __future__ import annotations
 
+from connectors.crm import DEFAULT_MAX_RETRY_AFTER
 from connectors.salesforce.access import FieldAccessReport, SalesforceAccess
 from connectors.salesforce.bulk import BULK_JOB_TIMEOUT, MAX_BULK_CSV_BYTES, MAX_BULK_POLL_INTERVAL
 from connectors.salesforce.org import SalesforceOrg
 from connectors.salesforce.reads import SalesforceReads
 from connectors.salesforce.schema import SalesforceSchema
-from connectors.salesforce.transport import CRM, MAX_RETRY_AFTER, REQUEST_TIMEOUT, RETRYABLE_RECORD_CODES
+from connectors.salesforce.transport import CRM, REQUEST_TIMEOUT, RETRYABLE_RECORD_CODES
 from connectors.salesforce.writes import COLLECTION_SIZE, MAX_SPLITS, SalesforceWrites
 
 __all__ = [
     "BULK_JOB_TIMEOUT",
     "COLLECTION_SIZE",
     "CRM",
+    "DEFAULT_MAX_RETRY_AFTER",
     "FieldAccessReport",
     "MAX_BULK_CSV_BYTES",
     "MAX_BULK_POLL_INTERVAL",
-    "MAX_RETRY_AFTER",
     "MAX_SPLITS",
     "REQUEST_TIMEOUT",
     "RETRYABLE_RECORD_CODES",

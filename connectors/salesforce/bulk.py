@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -103,8 +104,8 @@ class SalesforceBulk(SalesforceTransport):
             except RetryableError as exc:
                 if job_id:
                     self._abort_quietly(job_id)
-                delay = self._delay(attempt, exc.retry_after)
-                if attempt >= self.max_attempts or delay is None:
+                delay = self._next_wait(attempt, exc)
+                if delay is None:
                     return failed(exc, attempt)
                 self._sleep(delay)
                 attempt += 1
@@ -130,8 +131,9 @@ class SalesforceBulk(SalesforceTransport):
         except CrmError as exc:
             return failed(exc)
         job_error = str(info.get("errorMessage") or f"Bulk job ended {state}")
-        return _join_bulk_results(rows, keys, key_field, successes, failures, unprocessed, job_error,
-                                  upsert=external_id_field is not None)
+        joined = _join_bulk_results(rows, keys, key_field, successes, failures, unprocessed, job_error,
+                                    upsert=external_id_field is not None)
+        return {i: replace(r, message=self._scrub(r.message)) if r.message else r for i, r in joined.items()}
 
     def _wait_for_job(self, job_id: str) -> dict[str, Any]:
         delay = self.backoff_base

@@ -18,6 +18,12 @@ or a My Domain such as ``acme.my``), else (password, client credentials) to
 addressed to the login host elsewhere (the local sandbox CRM). ``SALESFORCE_CA_BUNDLE`` pins the
 certificate authority to trust (the sandbox's own CA).
 
+Every variable is checked when read (:mod:`connectors.credentials`): a token with a line
+break, a URL without ``https://host``, a CA file that is missing fail here, naming the
+variable, before any call. A refused log-in is an :class:`~connectors.errors.AuthenticationError`
+saying which variables to check; a log-in endpoint that cannot be reached, a
+:class:`~connectors.errors.ConnectionFailed`. None of their messages quotes a credential.
+
 API calls are counted at the transport (:func:`count_calls`), below the SDK, so every HTTP
 attempt is seen — retries, query pages, Bulk polls, and requests whose connection dropped
 before any response (a response hook would miss those, yet the CRM may have counted them).
@@ -37,9 +43,11 @@ import requests
 from requests.adapters import BaseAdapter
 from simple_salesforce import Salesforce
 
+from connectors.credentials import env_ca_file, env_secret, env_url
 from connectors.crm import ApiCalls
 
 DEFAULT_API_VERSION = "62.0"
+_API_VERSION = re.compile(r"^\d{2,3}\.\d$")
 
 
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -73,22 +81,27 @@ class SalesforceCredentials:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SalesforceCredentials:
+        """Read and check every variable; ``ValueError`` names the first bad one, never its value."""
         env = os.environ if env is None else env
-        url = env.get("SALESFORCE_INSTANCE_URL", "").strip()
+        url = env_url(env, "SALESFORCE_INSTANCE_URL", schemes=("https",))
+        version = (env.get("SALESFORCE_API_VERSION") or DEFAULT_API_VERSION).strip().removeprefix("v")
+        if not _API_VERSION.match(version):
+            raise ValueError("SALESFORCE_API_VERSION must look like 62.0")
         creds = cls(
-            instance_url=url.rstrip("/"),
-            access_token=env.get("SALESFORCE_ACCESS_TOKEN") or None,
-            username=env.get("SALESFORCE_USERNAME") or None,
-            password=env.get("SALESFORCE_PASSWORD") or None,
-            security_token=env.get("SALESFORCE_SECURITY_TOKEN") or None,
-            client_id=env.get("SALESFORCE_CLIENT_ID") or None,
-            client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
+            instance_url=url or "",
+            access_token=env_secret(env, "SALESFORCE_ACCESS_TOKEN", header=True),
+            username=env_secret(env, "SALESFORCE_USERNAME"),
+            password=env_secret(env, "SALESFORCE_PASSWORD", spaces=True),
+            security_token=env_secret(env, "SALESFORCE_SECURITY_TOKEN"),
+            client_id=env_secret(env, "SALESFORCE_CLIENT_ID"),
+            client_secret=env_secret(env, "SALESFORCE_CLIENT_SECRET"),
+            # A PEM key spans lines: it is read as it is, never sent, only used to sign.
             private_key=env.get("SALESFORCE_PRIVATE_KEY") or None,
             private_key_file=env.get("SALESFORCE_PRIVATE_KEY_FILE") or None,
             domain=_domain(env.get("SALESFORCE_DOMAIN")),
-            login_url=(env.get("SALESFORCE_LOGIN_URL") or "").strip().rstrip("/") or None,
-            ca_bundle=env.get("SALESFORCE_CA_BUNDLE") or None,
-            api_version=env.get("SALESFORCE_API_VERSION") or DEFAULT_API_VERSION,
+            login_url=env_url(env, "SALESFORCE_LOGIN_URL", schemes=("https",)),
+            ca_bundle=env_ca_file(env, "SALESFORCE_CA_BUNDLE"),
+            api_version=version,
         )
         if creds.private_key and creds.private_key_file:
             raise ValueError("set SALESFORCE_PRIVATE_KEY or SALESFORCE_PRIVATE_KEY_FILE, not both")

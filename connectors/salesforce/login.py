@@ -31,7 +31,8 @@ from requests.adapters import BaseAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
-from connectors.errors import AuthenticationError
+from connectors.errors import AuthenticationError, ConnectionFailed, CrmError, redact_bearer
+from connectors.network import CONNECT_TIMEOUT, connection_failure, origin
 
 if TYPE_CHECKING:
     from connectors.salesforce.client import SalesforceCredentials
@@ -119,8 +120,23 @@ def token_url(creds: SalesforceCredentials) -> str:
     return f"{creds.instance_url}/services/oauth2/token"
 
 
+#: What to check when the OAuth token endpoint refuses a password or client-credentials grant, by its ``error``.
+_LOGIN_HINTS = {
+    "invalid_grant": "check SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN "
+                     "(resetting a password issues a new security token)",
+    "invalid_client": "check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (the connected app's "
+                      "consumer key and secret)",
+    "invalid_client_id": "check SALESFORCE_CLIENT_ID (the connected app's consumer key)",
+}
+
+
 def fetch_token(creds: SalesforceCredentials, session: requests.Session) -> tuple[str, str]:
-    """OAuth 2.0 username-password or client-credentials grant; returns (access_token, instance_url)."""
+    """OAuth 2.0 username-password or client-credentials grant; returns (access_token, instance_url).
+
+    A refusal is one :class:`AuthenticationError` line: what Salesforce said, what it means, and
+    which variables to check; a login host that cannot be reached is :class:`ConnectionFailed`
+    (it may work on the next run). No message quotes a credential.
+    """
     if creds.client_credentials:
         form = {"grant_type": "client_credentials"}
     else:
@@ -133,17 +149,48 @@ def fetch_token(creds: SalesforceCredentials, session: requests.Session) -> tupl
         form["client_id"] = creds.client_id
     if creds.client_secret:
         form["client_secret"] = creds.client_secret
+    url = token_url(creds)
+    what = "POST oauth2/token"
     try:
-        resp = session.post(token_url(creds), data=form, timeout=30)
-    except requests.exceptions.RequestException as exc:
-        raise AuthenticationError(f"log-in failed: no answer from the login host ({type(exc).__name__})",
-                                  crm=CRM, code="CONNECTION_ERROR") from None
+        resp = session.post(url, data=form, timeout=(CONNECT_TIMEOUT, 30.0))
+    except requests.exceptions.SSLError:
+        raise CrmError(f"{what}: TLS verification of {origin(url)} failed; check SALESFORCE_CA_BUNDLE (the CA "
+                       "that signed the server's certificate)", crm=CRM, code="TLS_ERROR") from None
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        reason, sent = connection_failure(exc)
+        raise ConnectionFailed(crm=CRM, what=what, url=origin(url), reason=reason, write=False, sent=sent,
+                               setting="SALESFORCE_LOGIN_URL" if creds.login_url else "SALESFORCE_INSTANCE_URL"
+                               ) from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
     if resp.status_code != 200:
-        try:
-            body = resp.json()
-            error, description = body.get("error"), body.get("error_description")
-        except ValueError:
-            error, description = None, resp.text[:200]
-        raise login_failure(error, description, resp.status_code)
-    body = resp.json()
-    return body["access_token"], body.get("instance_url") or creds.instance_url
+        error = _scrub_login(str(body.get("error") or f"HTTP {resp.status_code}"), creds)[:80]
+        detail = _scrub_login(str(body.get("error_description") or resp.reason or ""), creds)[:200]
+        meaning = _HINTS.get(detail.strip().lower())
+        hint = _LOGIN_HINTS.get(error) or (
+            "check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET" if creds.client_credentials
+            else "check SALESFORCE_USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN")
+        if error == "invalid_grant" and creds.client_credentials:
+            hint = ("check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET, and that the connected app has a "
+                    "run-as user for the client-credentials flow")
+        message = (f"{what}: log-in failed: " + (f"{meaning} — " if meaning else "")
+                   + f"Salesforce refused the log-in at {origin(url)} ({error}" + (f": {detail}" if detail else ""))
+        if resp.status_code in (400, 401, 403):
+            raise AuthenticationError(f"{message}); {hint}", crm=CRM, status=resp.status_code, code=error, fix=hint)
+        raise CrmError(f"{message}); try again later", crm=CRM, status=resp.status_code, code=error)
+    token, instance = body.get("access_token"), body.get("instance_url")
+    if not isinstance(token, str) or not token:
+        raise CrmError(f"{what}: the log-in answer holds no access_token", crm=CRM, code="BAD_RESPONSE")
+    return token, instance if isinstance(instance, str) and instance else creds.instance_url
+
+
+def _scrub_login(text: str, creds: SalesforceCredentials) -> str:
+    """Text from the token endpoint, without any credential we sent it."""
+    for secret in ((creds.password or "") + (creds.security_token or ""), creds.password, creds.security_token,
+                   creds.client_secret):
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return redact_bearer(" ".join(text.split()))

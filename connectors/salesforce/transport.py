@@ -6,6 +6,11 @@ error of :mod:`connectors.errors` with the session token scrubbed, keeps the dai
 ``Sforce-Limit-Info`` reports, and decides when and how long to wait before trying again
 (exponential backoff with jitter, never shorter than ``Retry-After``), and how records fail
 when it gives up. Schema, reads and writes build on it.
+
+Waits are bounded: a ``Retry-After`` longer than ``max_retry_after`` (the setting
+``sync.max_retry_after_seconds``) is not waited out — the call fails at once with
+:class:`~connectors.errors.RateLimited` (records: ``rate_limited``) — and a call that could not
+even connect is tried at most :data:`~connectors.network.CONNECT_ATTEMPTS` times.
 """
 
 from __future__ import annotations
@@ -19,8 +24,17 @@ from typing import Any, TypeVar
 import requests
 from simple_salesforce import Salesforce
 
-from connectors.crm import ApiCalls, ObjectSchema, RecordResult
-from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
+from connectors.crm import DEFAULT_MAX_RETRY_AFTER, ApiCalls, ObjectSchema, RecordResult
+from connectors.errors import (
+    ApiLimitExhausted,
+    AuthenticationError,
+    ConnectionFailed,
+    CrmError,
+    RateLimited,
+    RetryableError,
+    redact_bearer,
+)
+from connectors.network import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, connection_failure, origin
 from connectors.salesforce.client import count_calls
 from connectors.salesforce.wire import error_detail, parse_limit_info, parse_retry_after
 
@@ -29,11 +43,10 @@ T = TypeVar("T")
 CRM = "salesforce"
 #: Per-record errors that are about contention, not the data: retrying the record can succeed.
 RETRYABLE_RECORD_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
-#: A ``Retry-After`` longer than this is not waited out inside a sync: the records fail as
-#: retryable and the next run picks them up, instead of a run hanging for an hour.
-MAX_RETRY_AFTER = 300.0
 #: Connect / read timeouts. Salesforce itself times a REST call out after 10 minutes.
-REQUEST_TIMEOUT = (10.0, 600.0)
+REQUEST_TIMEOUT = (CONNECT_TIMEOUT, 600.0)
+#: The variable to check when Salesforce cannot be reached.
+URL_SETTING = "SALESFORCE_INSTANCE_URL"
 
 
 class SalesforceTransport:
@@ -51,10 +64,13 @@ class SalesforceTransport:
         max_attempts: int = 6,
         backoff_base: float = 0.5,
         max_backoff: float = 30.0,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if max_retry_after < 0:
+            raise ValueError("max_retry_after must not be negative")
         if bulk_threshold < 1:
             raise ValueError("bulk_threshold must be at least 1")
         self.sf = client
@@ -63,6 +79,7 @@ class SalesforceTransport:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
         self._sleep = sleep
         self._random = random.Random()
         self._schemas: dict[str, ObjectSchema] = {}
@@ -102,13 +119,19 @@ class SalesforceTransport:
             resp = self.sf.session.request(method, url, params=params, data=data, headers=headers,
                                            timeout=REQUEST_TIMEOUT)
         except requests.exceptions.SSLError as exc:
-            raise CrmError(f"{what}: TLS verification failed ({type(exc).__name__}); check SALESFORCE_CA_BUNDLE",
+            raise CrmError(f"{what}: TLS verification of {origin(url)} failed ({type(exc).__name__}); check "
+                           "SALESFORCE_CA_BUNDLE (the CA that signed the server's certificate)",
                            crm=CRM, code="TLS_ERROR") from exc
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            raise RetryableError(
-                f"{what}: no answer ({type(exc).__name__}); the call may or may not have been applied",
-                crm=CRM, code="CONNECTION_ERROR",
-            ) from exc
+            reason, sent = connection_failure(exc)
+            raise ConnectionFailed(crm=CRM, what=what, url=origin(url), reason=reason,
+                                   write=method.upper() not in ("GET", "HEAD"), sent=sent,
+                                   setting=URL_SETTING) from exc
+        except requests.exceptions.InvalidHeader:
+            # requests quotes the whole header, token included: never chain it.
+            raise CrmError(f"{what}: the session token cannot be sent in an HTTP header (it holds a space, "
+                           "line break or control character); check SALESFORCE_ACCESS_TOKEN",
+                           crm=CRM, code="INVALID_TOKEN") from None
         usage = parse_limit_info(resp.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self._api_usage = usage
@@ -122,7 +145,8 @@ class SalesforceTransport:
         except ValueError:
             body = None
         code, message = error_detail(body)
-        message = self._scrub(message) or resp.reason or "no message"
+        code = self._scrub(code)[:80] if code else code
+        message = self._scrub(message) or self._scrub(resp.reason or "") or "no message"
         status = resp.status_code
         if status == 401:
             return AuthenticationError(
@@ -157,8 +181,13 @@ class SalesforceTransport:
                            code="BAD_RESPONSE") from exc
 
     def _scrub(self, text: str) -> str:
+        """``text`` without the session token, nor anything a server quotes as ``Bearer …``."""
+        if not text:
+            return text
         token = getattr(self.sf, "session_id", None)
-        return text.replace(token, "[redacted]") if token and text else text
+        if token:
+            text = text.replace(token, "[redacted]")
+        return redact_bearer(text)
 
     def _get_json(self, path: str) -> Any:
         return self._json(self._request("GET", path))
@@ -170,23 +199,39 @@ class SalesforceTransport:
 
         Exponential (``backoff_base * 2**(attempt-1)``, capped at ``max_backoff``) with
         jitter over its upper half, so parallel writers that failed together do not retry
-        together; never shorter than the server's ``Retry-After``.
+        together; never shorter than the server's ``Retry-After``, which is honoured up to
+        ``max_retry_after`` seconds.
         """
         ceiling = min(self.max_backoff, self.backoff_base * 2 ** (attempt - 1))
         delay = self._random.uniform(ceiling / 2, ceiling)
         if retry_after is None:
             return delay
-        if retry_after > MAX_RETRY_AFTER:
+        if retry_after > self.max_retry_after:
             return None
         return max(retry_after, delay)
 
+    def _next_wait(self, attempt: int, exc: RetryableError) -> float | None:
+        """Seconds to wait before trying ``exc``'s call again, or ``None``: give up (see :meth:`_final`)."""
+        limit = min(self.max_attempts, CONNECT_ATTEMPTS) if isinstance(exc, ConnectionFailed) and not exc.sent \
+            else self.max_attempts
+        if attempt >= limit:
+            return None
+        return self._delay(attempt, exc.retry_after)
+
+    def _final(self, exc: CrmError, attempts: int) -> CrmError:
+        """The error a call ends with after ``attempts`` tries: for a retryable one, how many tries
+        were made, or :class:`RateLimited` when the server asked to wait longer than we may."""
+        if not isinstance(exc, RetryableError):
+            return exc
+        if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
+            return RateLimited(exc.text, crm=CRM, status=exc.status, retry_after=exc.retry_after,
+                               cap=self.max_retry_after)
+        return exc.after(attempts)
+
     def _backoff_or_raise(self, attempt: int, exc: RetryableError) -> None:
-        delay = self._delay(attempt, exc.retry_after)
-        if attempt >= self.max_attempts or delay is None:
-            raise RetryableError(
-                f"{str(exc).removeprefix(CRM + ': ')} (gave up after {attempt} attempts)",
-                crm=CRM, status=exc.status, code=exc.code, retry_after=exc.retry_after,
-            ) from exc
+        delay = self._next_wait(attempt, exc)
+        if delay is None:
+            raise self._final(exc, attempt) from exc
         self._sleep(delay)
 
     def _retrying(self, call: Callable[[], T]) -> T:
@@ -209,9 +254,8 @@ class SalesforceTransport:
         *,
         attempts: int,
     ) -> None:
+        exc = self._final(exc, attempts)
         code = exc.code or (f"HTTP_{exc.status}" if exc.status else "CRM_ERROR")
         message = str(exc)
-        if isinstance(exc, RetryableError) and attempts > 1:
-            message += f" (gave up after {attempts} attempts)"
         for i, _ in pending:
             results[i] = RecordResult(keys[i], False, error_code=code, message=self._scrub(message))

@@ -114,8 +114,8 @@ class SalesforceWrites(SalesforceBulk):
                     raise CrmError(f"PATCH {path}: expected {len(batch)} results, got a different answer",
                                    crm=CRM, code="BAD_RESPONSE")
             except RetryableError as exc:
-                delay = self._delay(attempt, exc.retry_after)
-                if attempt >= self.max_attempts or delay is None:
+                delay = self._next_wait(attempt, exc)
+                if delay is None:
                     self._fail(batch, keys, results, exc, attempts=attempt)
                 else:
                     self._sleep(delay)

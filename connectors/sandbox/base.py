@@ -94,7 +94,10 @@ class Fault:
 
     kind:
       ``latency``           sleep ``seconds`` then handle normally;
-      ``status``            answer ``status`` with ``body``/``headers`` *without* handling;
+      ``status``            answer ``status`` with ``body``/``headers`` *without* handling; with
+                            ``echo_authorization: true`` the answer quotes the request's
+                            ``Authorization`` header (as a careless proxy or server would), so
+                            tests can prove a client keeps the token out of its errors;
       ``drop_after_commit`` handle and commit, then close the connection with no response
                             (the lost-response case: the write happened, the client never hears);
       any other kind        is left for the sandbox to consult with :meth:`App.take_fault`
@@ -115,6 +118,7 @@ class Fault:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    echo_authorization: bool = False
     fired: int = 0
 
     def matches(self, req: Request) -> bool:
@@ -181,6 +185,10 @@ class App:
 
     def error_response(self, exc: Exception) -> Response:
         return Response(500, {"message": f"sandbox error: {exc}"})
+
+    def echo_body(self, authorization: str) -> Any:
+        """The error body of an ``echo_authorization`` fault that gave none of its own."""
+        return {"status": "error", "message": f"request rejected; it carried Authorization: {authorization}"}
 
     # -- routing -----------------------------------------------------------------------
     def route(self, method: str, pattern: str, name: str | None = None) -> Callable[[Handler], Handler]:
@@ -252,7 +260,11 @@ class App:
             time.sleep(latency.seconds)
         injected = self.take_fault("status", req)
         if injected is not None:
-            resp = Response(injected.status, injected.body, dict(injected.headers))
+            body = injected.body
+            if injected.echo_authorization:
+                header = req.headers.get("authorization", "")
+                body = self.echo_body(header) if body is None else _echo_in_messages(body, header)
+            resp = Response(injected.status, body, dict(injected.headers))
             with self.lock:
                 self.after_request(req, resp)
             return resp
@@ -312,6 +324,16 @@ class App:
             if isinstance(found, tuple):
                 return found[0](req)
             return Response(404, {"message": f"unknown admin path {req.path}"})
+
+
+def _echo_in_messages(body: Any, authorization: str) -> Any:
+    """``body`` with every ``message`` text ending in a quote of the request's Authorization header."""
+    if isinstance(body, list):
+        return [_echo_in_messages(item, authorization) for item in body]
+    if isinstance(body, dict):
+        return {k: (f"{v} (request carried Authorization: {authorization})" if k == "message" and isinstance(v, str)
+                    else _echo_in_messages(v, authorization)) for k, v in body.items()}
+    return body
 
 
 class _Handler(BaseHTTPRequestHandler):

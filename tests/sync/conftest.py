@@ -3,6 +3,7 @@ that drive the engine against the sandbox CRMs through the real SDKs."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ import pytest
 from connectors.hubspot.api import HubSpotConnector
 from connectors.salesforce.api import SalesforceConnector
 from connectors.warehouse import Warehouse
+from dagster_pipeline.sync.catalog import sync_model
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
 from dagster_pipeline.sync.settings import Settings, parse_settings
 from dagster_pipeline.sync.setup import SetupReport, run_setup
 from dagster_pipeline.sync.state import SyncStore
+from tests.sync.frames import companies, company, person, persons
 
 #: The settings file the product ships, as a user runs it.
 SHIPPED_SETTINGS = Path(__file__).resolve().parents[2] / "writeback.yml"
@@ -77,3 +80,22 @@ def outcome(result: WorkflowResult, key: str, obj: str | None = None) -> dict[st
 
 
 Outcome = Callable[[WorkflowResult, str], dict[str, Any]]
+
+
+@pytest.fixture
+def project(tmp_path: Path, sandbox_clean: Any) -> dict[str, Any]:
+    """A warehouse file holding the six sync models, a settings file, and the sandbox's credentials."""
+    db = tmp_path / "warehouse.duckdb"
+    wh = Warehouse(f"duckdb:///{db}")
+    p = persons(person("ann@acme.io"), person("o'hara@acme.io"), person("bob@globex.com", "globex.com"))
+    c = companies(company("acme.io"), company("globex.com"))
+    for wf in ("website_visitor", "inbound_agent", "outbound_agent"):
+        wh.append(sync_model(wf, "person"), p, schema="syncs")
+        wh.append(sync_model(wf, "company"), c, schema="syncs")
+    wh.close()
+    settings = tmp_path / "writeback.yml"
+    settings.write_text("crm: salesforce\nobjects:\n  lead:\n    field_mapping:\n      LeadSource: {value: Web}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "HUBSPOT_"))}
+    env.update(sandbox_clean.salesforce_env())
+    env.update({"WRITEBACK_DUCKDB_PATH": str(db), "WRITEBACK_SETTINGS": str(settings)})
+    return {"env": env, "db": db, "settings": settings, "token": sandbox_clean.token, "sandbox": sandbox_clean}

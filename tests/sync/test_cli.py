@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,29 +13,10 @@ import pytest
 
 from connectors.warehouse import Warehouse
 from dagster_pipeline.sync.catalog import sync_model
-from tests.sync.frames import companies, company, person, persons
+from tests.sync.frames import person, persons
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ("website_visitor", "inbound_agent", "outbound_agent")
-
-
-@pytest.fixture
-def project(tmp_path: Path, sandbox_clean: Any) -> dict[str, Any]:
-    """A warehouse file holding the six sync models, a settings file, and the sandbox's credentials."""
-    db = tmp_path / "warehouse.duckdb"
-    wh = Warehouse(f"duckdb:///{db}")
-    p = persons(person("ann@acme.io"), person("o'hara@acme.io"), person("bob@globex.com", "globex.com"))
-    c = companies(company("acme.io"), company("globex.com"))
-    for wf in WORKFLOWS:
-        wh.append(sync_model(wf, "person"), p, schema="syncs")
-        wh.append(sync_model(wf, "company"), c, schema="syncs")
-    wh.close()
-    settings = tmp_path / "writeback.yml"
-    settings.write_text("crm: salesforce\nobjects:\n  lead:\n    field_mapping:\n      LeadSource: {value: Web}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "HUBSPOT_"))}
-    env.update(sandbox_clean.salesforce_env())
-    env.update({"WRITEBACK_DUCKDB_PATH": str(db), "WRITEBACK_SETTINGS": str(settings)})
-    return {"env": env, "db": db, "settings": settings, "token": sandbox_clean.token, "sandbox": sandbox_clean}
 
 
 def writeback(project: dict[str, Any], *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -186,7 +166,7 @@ def test_jwt_log_in_runs_setup_and_sync(project, connected_app) -> None:
 
 
 @pytest.mark.parametrize("problem", ["expired", "wrongly_signed"])
-def test_a_refused_assertion_is_one_line_and_exit_1(project, connected_app, problem) -> None:
+def test_a_refused_assertion_is_one_line_and_exit_2(project, connected_app, problem) -> None:
     from tests.conftest import make_keypair
 
     connected_app.configure(project["sandbox"], jwt_clock_offset_seconds=600 if problem == "expired" else 0)
@@ -194,7 +174,7 @@ def test_a_refused_assertion_is_one_line_and_exit_1(project, connected_app, prob
     if problem == "wrongly_signed":
         env["SALESFORCE_PRIVATE_KEY"] = make_keypair("another key")[0]
     proc = writeback(project, "sync", env=env)
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 2 and proc.stdout == ""  # credentials refused: a configuration error
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "log-in failed" in lines[0]

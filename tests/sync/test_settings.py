@@ -219,3 +219,65 @@ def test_a_chat_answer_maps_by_its_question_key(crm: str, name: str) -> None:
     mapping = s.object(name).field_mapping
     assert (mapping["Team_Size__c"].chat_answer, mapping["Team_Size__c"].mode) == ("team_size", "if_empty")
     assert mapping["Budget__c"].chat_answer == "budget_2027" and mapping["Budget__c"].column is None
+
+
+def test_retry_after_cap_is_a_setting_with_a_short_default() -> None:
+    assert 0 < parse_settings({}).sync.max_retry_after_seconds <= 60
+    assert parse_settings({"sync": {"max_retry_after_seconds": 5}}).sync.max_retry_after_seconds == 5
+    with pytest.raises(ConfigError, match="sync.max_retry_after_seconds"):
+        parse_settings({"sync": {"max_retry_after_seconds": -1}})
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"crm: salesforce\nobjects: {lead: {create: \xff}}\n", "not UTF-8 text (byte 0xff at line 2, column 26)"),
+        (b"", "the file is empty"),
+        (b"  \n\n", "the file is empty"),
+        (b"crm: &c salesforce\nworkflows: {}\n", "line 1: YAML anchors and aliases"),
+        (b"base: &b {create: true}\nobjects: {lead: *b}\n", "YAML anchors and aliases (&name, *name) are not allowed"),
+        (b"crm: [unclosed\n", "not valid YAML: line 2, column 1: expected ',' or ']'"),
+        (b"[" * 5000, "nested too deeply"),
+    ],
+)
+def test_a_bad_settings_file_is_named_in_one_line(tmp_path, content: bytes, expected: str) -> None:
+    f = tmp_path / "writeback.yml"
+    f.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        load_settings(f)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    error = info.value  # nothing chained behind it: a traceback would print the input again
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+
+
+def test_a_directory_is_not_a_settings_file(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="is a directory, not a settings file"):
+        load_settings(tmp_path)
+
+
+def test_comments_only_means_the_defaults(tmp_path) -> None:
+    f = tmp_path / "writeback.yml"
+    f.write_text("# everything commented out\n# crm: hubspot\n")
+    assert load_settings(f) == parse_settings({})
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    f = tmp_path / "writeback.yml"
+    f.write_text("\n".join(lines) + "\nsync: {bulk_threshold: *a9}\n")
+    with pytest.raises(ConfigError, match="anchors and aliases"):
+        load_settings(f)
+
+
+def test_echoed_values_are_clipped_never_printed_whole() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"crm": "x" * 100_000})
+    assert len(str(info.value)) < 200 and "…" in str(info.value)
+    huge = [[1] * 1000] * 1000
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"sync": {"bulk_threshold": huge}})
+    assert "got a list of 1000 item(s)" in str(info.value) and len(str(info.value)) < 200
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"objects": {"lead\nx" * 1000: {}}})
+    assert "\n" not in str(info.value) and len(str(info.value)) < 200

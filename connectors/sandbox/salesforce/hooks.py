@@ -53,6 +53,10 @@ class HooksMixin(UsageMixin):
             "message": f"An unexpected error occurred in the sandbox: {type(exc).__name__}: {exc}",
         }])
 
+    def echo_body(self, authorization: str) -> Any:
+        return [{"errorCode": "UNKNOWN_EXCEPTION",
+                 "message": f"An unexpected error occurred; the request carried Authorization: {authorization}"}]
+
     def not_found_body(self, req: Request, status: int) -> Any:
         if status == 405:
             return [{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{req.method}' not allowed."}]

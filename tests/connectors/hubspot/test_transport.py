@@ -10,10 +10,18 @@ from typing import Any
 import pytest
 from hubspot import HubSpot
 
-from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
+from connectors.errors import (
+    ApiLimitExhausted,
+    AuthenticationError,
+    ConnectionFailed,
+    CrmError,
+    RateLimited,
+    RetryableError,
+)
 from connectors.hubspot.api import HubSpotConnector
 from connectors.hubspot.client import HubSpotCredentials, make_client
 from tests.connectors.hubspot.helpers import FakeClock, all_contacts, fault, sdk_create_contacts, server_calls
+from tests.network import closed_port
 
 RATE_LIMIT_429 = {
     "status": "error",
@@ -150,3 +158,68 @@ def test_the_token_never_appears_in_error_text(hs: HubSpot, clock: FakeClock, sa
     with pytest.raises(CrmError) as rejected:
         conn.describe("contacts")
     assert token not in "".join(traceback.format_exception(rejected.value))
+
+
+def test_retry_after_past_the_cap_is_not_waited_out(hs: HubSpot, clock: FakeClock, sandbox_clean: Any) -> None:
+    conn = HubSpotConnector(hs, sleep=clock.sleep, clock=clock, max_retry_after=10)
+    fault(sandbox_clean, kind="status", status=429, body=RATE_LIMIT_429, headers={"Retry-After": "3600"},
+          path="batch/upsert", count=None)
+    results = conn.upsert("contacts", "email", [(f"r{i}@example.com", {}) for i in range(150)])
+    assert len(results) == 150 and {r.error_code for r in results} == {"rate_limited"}
+    message = results[0].message or ""
+    assert "3600 s" in message and "sync.max_retry_after_seconds (10 s)" in message
+    assert clock.sleeps == []  # not an hour, not a second
+    assert server_calls(sandbox_clean, "batch/upsert") == 1  # the second batch is not sent into the same wall
+    fault(sandbox_clean, kind="status", status=429, body=RATE_LIMIT_429, headers={"Retry-After": "3600"},
+          path="batch/read", count=None)
+    with pytest.raises(RateLimited) as info:
+        conn.read("contacts", "email", ["r0@example.com"], [])
+    assert info.value.code == "rate_limited" and clock.sleeps == []
+
+
+def test_retry_after_up_to_the_cap_is_honoured(hs: HubSpot, clock: FakeClock, sandbox_clean: Any) -> None:
+    conn = HubSpotConnector(hs, sleep=clock.sleep, clock=clock, max_retry_after=10)
+    fault(sandbox_clean, kind="status", status=429, body=RATE_LIMIT_429, headers={"Retry-After": "10"},
+          path="batch/upsert", count=1)
+    assert conn.upsert("contacts", "email", [("w@example.com", {})])[0].ok
+    assert clock.sleeps == [10.0]
+
+
+def test_a_refused_connection_fails_fast_and_says_where_and_what_to_check() -> None:
+    port = closed_port()
+    secret = "SECRET-TOKEN-c0ffee-0123456789"
+    conn = HubSpotConnector(make_client(HubSpotCredentials(access_token=secret, base_url=f"http://127.0.0.1:{port}")))
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailed) as info:
+        conn.read("contacts", "email", ["a@example.com"], [])
+    assert time.monotonic() - started < 5  # the real sleep: two attempts, one short backoff
+    text = str(info.value)
+    assert text.startswith(f"hubspot: POST /crm/v3/objects/contacts/batch/read: could not connect to "
+                           f"http://127.0.0.1:{port} (connection refused), tried 2 times; a read: nothing was changed")
+    assert "check HUBSPOT_BASE_URL" in text and text.count("CONNECTION_ERROR") == 1
+    assert conn.calls.reads == 2
+    assert secret not in "".join(traceback.format_exception(info.value))
+    results = conn.upsert("contacts", "email", [("u@example.com", {})])
+    assert results[0].error_code == "CONNECTION_ERROR"
+    assert "a write that never reached the CRM: nothing was applied" in (results[0].message or "")
+
+
+def test_a_token_that_cannot_be_a_header_never_reaches_the_error_text() -> None:
+    secret = "SECRET-TOKEN-c0ffee\r\nX-Injected: 1"
+    conn = HubSpotConnector(make_client(HubSpotCredentials(access_token=secret,
+                                                           base_url=f"http://127.0.0.1:{closed_port()}")))
+    with pytest.raises(CrmError) as info:
+        conn.read("contacts", "email", ["a@example.com"], [])
+    assert info.value.code == "INVALID_TOKEN" and "HUBSPOT_ACCESS_TOKEN" in str(info.value)
+    assert "SECRET-TOKEN" not in "".join(traceback.format_exception(info.value))
+
+
+def test_an_echoed_bearer_token_is_scrubbed(hs: HubSpot, clock: FakeClock, sandbox_clean: Any) -> None:
+    token = sandbox_clean.token
+    fault(sandbox_clean, kind="status", status=502, body={"status": "error", "message": "Bad gateway"},
+          echo_authorization=True, count=None)
+    conn = HubSpotConnector(hs, sleep=clock.sleep, clock=clock, max_attempts=2)
+    with pytest.raises(RetryableError) as info:
+        conn.read("contacts", "email", ["a@example.com"], [])
+    text = "".join(traceback.format_exception(info.value))
+    assert token not in text and "Authorization: Bearer [redacted]" in str(info.value)

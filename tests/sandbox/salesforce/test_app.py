@@ -51,6 +51,22 @@ def test_a_fault_can_target_one_soql_statement(sf, sandbox):
         assert exc.value.status == 503
 
 
+def test_an_echo_fault_quotes_the_authorization_header_back(sf, sandbox):
+    """The fault a client's scrubbing is tested against: the error body carries ``Bearer <token>``."""
+    fault(sandbox, kind="status", status=500, path="/query", count=1, echo_authorization=True)
+    with pytest.raises(SalesforceGeneralError) as exc:
+        sf.query("SELECT Id FROM Lead")
+    assert exc.value.status == 500
+    assert exc.value.content[0]["errorCode"] == "UNKNOWN_EXCEPTION"
+    assert f"Authorization: Bearer {sf.session_id}" in exc.value.content[0]["message"]
+    body = [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "slow down"}]
+    fault(sandbox, kind="status", status=429, path="/query", count=1, body=body, echo_authorization=True)
+    with pytest.raises(SalesforceGeneralError) as exc:
+        sf.query("SELECT Id FROM Lead")
+    assert exc.value.content == [{"errorCode": "REQUEST_LIMIT_EXCEEDED",
+                                  "message": f"slow down (request carried Authorization: Bearer {sf.session_id})"}]
+
+
 def test_dropped_response_after_commit_still_wrote_the_record(sf, sandbox):
     fault(sandbox, kind="drop_after_commit", method="POST", path="/sobjects/Lead", count=1)
     with pytest.raises(requests.exceptions.ConnectionError):

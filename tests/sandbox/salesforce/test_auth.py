@@ -44,7 +44,7 @@ def test_oauth_password_and_client_credentials_grants(sandbox_clean):
     }))
     assert by_client.query("SELECT COUNT() FROM Lead")["totalSize"] == 1
 
-    with pytest.raises(AuthenticationError, match="wrong username or password .*authentication failure"):
+    with pytest.raises(AuthenticationError, match="wrong username or password .*invalid_grant: authentication failure"):
         make_client(SalesforceCredentials.from_env({
             **base, "SALESFORCE_USERNAME": "integration@acme.io", "SALESFORCE_PASSWORD": "wrong",
         }))
