@@ -128,6 +128,18 @@ def _run_segments(args: argparse.Namespace) -> int:
     return run_segments_command(args)
 
 
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="records synced per day, workflow, object and action, from the sync log")
+    p.add_argument("--days", type=int, default=7, help="how many days, ending today (UTC; default 7)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from dagster_pipeline.monitor_commands import run_report_command
+
+    return run_report_command(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "sandbox": (_add_sandbox, _run_sandbox),
     "demo": (_add_demo, _run_demo),
@@ -137,6 +149,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "setup": (_add_setup, _run_setup),
     "log": (_add_log, _run_log),
     "segments": (_add_segments, _run_segments),
+    "report": (_add_report, _run_report),
 }
 
 

@@ -11,12 +11,13 @@ from dagster import Definitions, in_process_executor
 
 from dagster_pipeline.defs.crm import crm_fields, required_custom_fields_present, sync_assets
 from dagster_pipeline.defs.dbt import warehouse_dbt
+from dagster_pipeline.defs.monitoring import sync_activity
 from dagster_pipeline.defs.resources import resources_from_env
 from dagster_pipeline.defs.schedules import jobs, schedules
 from dagster_pipeline.defs.segments import segments_consistent
 
 defs = Definitions(
-    assets=[warehouse_dbt, crm_fields, *sync_assets],
+    assets=[warehouse_dbt, crm_fields, *sync_assets, sync_activity],
     asset_checks=[required_custom_fields_present, segments_consistent],
     jobs=list(jobs.values()),
     schedules=schedules,

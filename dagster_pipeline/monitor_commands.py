@@ -6,13 +6,14 @@ Both only read: the dbt project file (segments) and the sync log in the warehous
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from connectors.errors import ConfigError
+from connectors.errors import ConfigError, WritebackError
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -52,3 +53,42 @@ def run_segments_command(args: argparse.Namespace) -> int:
     out.print(f"[bold red]The segments disagree on {names}.[/] Align the rules, or declare the difference "
               "with a reason in the segment_exceptions var.")
     return 1
+
+
+def run_report_command(args: argparse.Namespace) -> int:
+    """Records per day × workflow × object × action over the last ``--days`` days (UTC), from the sync log."""
+    from dagster_pipeline.connect import make_warehouse
+    from dagster_pipeline.sync.monitoring import daily_activity, wide_runs
+    from dagster_pipeline.sync.state import SyncStore
+
+    if args.days < 1:
+        err.print("[bold red]configuration error:[/] --days must be at least 1")
+        return 2
+    try:
+        log = SyncStore(make_warehouse()).read_log()
+    except WritebackError as exc:
+        err.print(f"[bold red]cannot read the sync log:[/] {escape(str(exc))}")
+        return 1
+    report = daily_activity(log, days=args.days)
+    first_day = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=args.days - 1)
+    wide = wide_runs(log, since=dt.datetime.combine(first_day, dt.time(), dt.timezone.utc))
+    if args.json:
+        rows = [{**row, "day": row["day"].isoformat()} for row in report.iter_rows(named=True)]
+        print(json.dumps({"days": args.days, "rows": rows, "wide_runs": [w.as_dict() for w in wide]}))
+        return 0
+    if report.is_empty():
+        err.print(f"Nothing was synced in the last {args.days} day(s) (the sync log is empty or older).")
+        return 0
+    table = Table(title=f"Records synced — last {args.days} day(s), UTC")
+    for col in ("day", "workflow", "crm", "object", "action", "records", "runs", "top failure reasons"):
+        table.add_column(col, justify="right" if col in ("records", "runs") else "left")
+    for row in report.iter_rows(named=True):
+        style = "red" if row["action"] == "failed" else None
+        table.add_row(row["day"].isoformat(), row["workflow"], row["crm"], row["object"], row["action"],
+                      str(row["records"]), str(row["runs"]), escape(row["top_failure_reasons"] or ""), style=style)
+    out = Console(width=max(Console().width, 140))
+    out.print(table)
+    for w in wide:
+        out.print(f"[bold yellow]run {w.run_id} of {w.workflow}[/] created {w.creates} records, more than 3× the "
+                  f"median ({w.median_before:g}) of its {w.previous_runs} previous run(s): has its segment gone wide?")
+    return 0

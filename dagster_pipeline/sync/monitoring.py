@@ -99,7 +99,11 @@ def creates_per_run(log: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema={"workflow": pl.Utf8(), "run_id": pl.Utf8(), "run_at": log.schema.get(
             "run_at", pl.Datetime("us", "UTC")), "creates": pl.Int64()})
     created = (pl.col("action") == "create") & (pl.col("status") != "failed").fill_null(True)
-    return (log.group_by(["workflow", "run_id"])
+    run_at = pl.col("run_at")
+    tz = getattr(log.schema["run_at"], "time_zone", None)
+    run_at = run_at.dt.convert_time_zone("UTC") if tz else run_at.dt.replace_time_zone("UTC")
+    return (log.with_columns(run_at)
+            .group_by(["workflow", "run_id"])
             .agg(pl.col("run_at").min(), created.sum().cast(pl.Int64).alias("creates"))
             .sort(["workflow", "run_at", "run_id"]))
 
