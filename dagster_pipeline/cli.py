@@ -130,6 +130,30 @@ def _run_log(args: argparse.Namespace) -> int:
     return run_log_command(args)
 
 
+def _add_segments(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("segments", help="compare the workflows' segments rule by rule; say where they disagree")
+    p.add_argument("--project-file", default=None, help="the dbt project file (default: dbt_project/dbt_project.yml)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+
+def _run_segments(args: argparse.Namespace) -> int:
+    from dagster_pipeline.monitor_commands import run_segments_command
+
+    return run_segments_command(args)
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="records synced per day, workflow, object and action, from the sync log")
+    p.add_argument("--days", type=int, default=7, help="how many days, ending today (UTC; default 7)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from dagster_pipeline.monitor_commands import run_report_command
+
+    return run_report_command(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "sandbox": (_add_sandbox, _run_sandbox),
     "demo": (_add_demo, _run_demo),
@@ -139,6 +163,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "setup": (_add_setup, _run_setup),
     "doctor": (_add_doctor, _run_doctor),
     "log": (_add_log, _run_log),
+    "segments": (_add_segments, _run_segments),
+    "report": (_add_report, _run_report),
 }
 
 

@@ -14,15 +14,17 @@ from dagster import Definitions, in_process_executor
 
 from dagster_pipeline.defs.crm import crm_fields, required_custom_fields_present, sync_assets
 from dagster_pipeline.defs.dbt import warehouse_dbt
+from dagster_pipeline.defs.monitoring import sync_activity
 from dagster_pipeline.defs.resources import resources_from_env
 from dagster_pipeline.defs.schedules import jobs, reconcile_job, reconcile_schedule, schedules, warehouse_job
+from dagster_pipeline.defs.segments import segments_consistent
 
 
 def build_definitions(resources: Mapping[str, Any]) -> Definitions:
     """Everything, bound to ``resources`` (the demo and the tests bind credentials set after import)."""
     return Definitions(
-        assets=[warehouse_dbt, crm_fields, *sync_assets],
-        asset_checks=[required_custom_fields_present],
+        assets=[warehouse_dbt, crm_fields, *sync_assets, sync_activity],
+        asset_checks=[required_custom_fields_present, segments_consistent],
         jobs=[warehouse_job, *jobs.values(), reconcile_job],
         schedules=[*schedules, reconcile_schedule],
         resources=dict(resources),

@@ -119,3 +119,16 @@
     {{ return('cast(to_json(map(list(' ~ key ~ ' order by ' ~ key ~ '), list(' ~ value ~ ' order by ' ~ key
               ~ '))) as varchar)') }}
 {% endmacro %}
+
+{#- The UTC calendar day of a timestamp with time zone (the sync log's run_at). -#}
+{% macro utc_date(expression) %}
+    {{ return(adapter.dispatch('utc_date')(expression)) }}
+{% endmacro %}
+
+{% macro default__utc_date(expression) -%}
+    cast(convert_timezone('UTC', {{ expression }}) as date)
+{%- endmacro %}
+
+{% macro duckdb__utc_date(expression) -%}
+    cast(timezone('UTC', {{ expression }}) as date)
+{%- endmacro %}
