@@ -8,8 +8,8 @@ records through the SDK after each run.
 from __future__ import annotations
 
 import copy
-import json
 import datetime as dt
+import json
 from typing import Any
 
 import polars as pl
