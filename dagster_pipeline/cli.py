@@ -154,6 +154,23 @@ def _run_report(args: argparse.Namespace) -> int:
     return run_report_command(args)
 
 
+def _add_ramp(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ramp", help="the ramp guard of a workflow whose segment is new (see README "
+                                    "\"Rolling out a workflow\")")
+    actions = p.add_subparsers(dest="ramp_action", required=True)
+    end = actions.add_parser("end", help="end the workflow's ramp now: its next runs create without a cap")
+    end.add_argument("--workflow", required=True, choices=("website_visitor", "inbound_agent", "outbound_agent"))
+    end.add_argument("--crm", choices=CRMS, help="override `crm` from the settings file")
+    end.add_argument("--settings", help="settings file (default: $WRITEBACK_SETTINGS or writeback.yml)")
+    end.add_argument("--json", action="store_true", help="print the ramp as one JSON object")
+
+
+def _run_ramp(args: argparse.Namespace) -> int:
+    from dagster_pipeline.commands import run_ramp_end_command
+
+    return run_ramp_end_command(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "sandbox": (_add_sandbox, _run_sandbox),
     "demo": (_add_demo, _run_demo),
@@ -165,6 +182,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "log": (_add_log, _run_log),
     "segments": (_add_segments, _run_segments),
     "report": (_add_report, _run_report),
+    "ramp": (_add_ramp, _run_ramp),
 }
 
 

@@ -1,4 +1,4 @@
-"""Bodies of `writeback plan | sync | setup | doctor | log` (argument parsing lives in cli.py)."""
+"""Bodies of `writeback plan | sync | setup | doctor | log | ramp end` (argument parsing lives in cli.py)."""
 
 from __future__ import annotations
 
@@ -155,6 +155,34 @@ def print_doctor(report: DoctorReport, out: Console) -> None:
         out.print("[green]All good:[/] a first run has everything it needs.")
     else:
         out.print(f"[red]{len(failed)} thing(s) to fix[/] before a first run.")
+
+
+def run_ramp_end_command(args: argparse.Namespace) -> int:
+    """End a workflow's ramp in this org now (recorded in ``writeback.ramp``): 0 done, 1 failed, 2 configuration."""
+    from dagster_pipeline.sync.engine import org_of
+    from dagster_pipeline.sync.ramp import RampStore, end_ramp
+    from dagster_pipeline.sync.segments import segment_hash
+
+    try:
+        settings = _settings(args)
+        segment = segment_hash(args.workflow)
+        connector = make_connector(settings)
+        warehouse = make_warehouse()
+        row = end_ramp(RampStore(warehouse), crm=settings.crm, org=org_of(connector), workflow=args.workflow,
+                       segment=segment)
+    except ConfigError as exc:
+        fail_line("configuration error", exc)
+        return 2
+    except WritebackError as exc:
+        fail_line("ramp end failed", exc)
+        return 1
+    if args.json:
+        print(json.dumps({"workflow": args.workflow, "crm": settings.crm, **row}, default=str))
+    else:
+        print(f"{args.workflow}: ramp ended ({row['ended_by']}, {row['ended_at']:%Y-%m-%d %H:%M} UTC) after "
+              f"{row['created']} create(s) for segment {row['segment_hash']}; its next runs create without a cap, "
+              "until its segment changes")
+    return 0
 
 
 def run_log_command(args: argparse.Namespace) -> int:

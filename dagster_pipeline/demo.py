@@ -34,10 +34,28 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE = REPO_ROOT / "writeback.yml"  # holds both CRMs' object settings; WRITEBACK_CRM picks one
 
 
+def settings_without_ramp(target: Path, source: Path = SETTINGS_FILE) -> Path:
+    """The shipped settings without the workflows' ramp guard, written to ``target``.
+
+    The demo shows every record of the sample data synced in one run, on sandbox CRMs; the ramp
+    is for a real CRM (README "Rolling out a workflow").
+    """
+    import yaml
+
+    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    for workflow in (data.get("workflows") or {}).values():
+        if isinstance(workflow, dict):
+            workflow.pop("ramp", None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return target
+
+
 def prepare_environment(data_dir: Path, crm: str, sandboxes: Any) -> None:
     """Point this process (and the dbt subprocess) at the demo's warehouse, settings and sandboxes."""
     os.environ.setdefault("WRITEBACK_DUCKDB_PATH", str(data_dir / "warehouse.duckdb"))
-    os.environ.setdefault("WRITEBACK_SETTINGS", str(SETTINGS_FILE))
+    if "WRITEBACK_SETTINGS" not in os.environ:
+        os.environ["WRITEBACK_SETTINGS"] = str(settings_without_ramp(data_dir / "writeback.yml"))
     os.environ["WRITEBACK_CRM"] = crm
     dagster_home = data_dir / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,9 @@ from dagster_pipeline.sync.outcomes import (
     accounting_problems,
     summarise,
 )
+from dagster_pipeline.sync.ramp import PRIORITY, Ramp, RampStore, open_ramp, order_by_intent
 from dagster_pipeline.sync.records import INVALID, NOTES, build_desired, check_columns, with_fingerprint
+from dagster_pipeline.sync.segments import segment_hash
 from dagster_pipeline.sync.settings import CRM_OBJECTS, Settings
 from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utcnow
 
@@ -86,6 +88,7 @@ class WorkflowResult:
     api_calls: dict[str, int]
     samples: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early (daily allocation spent…)
+    ramp: dict[str, Any] | None = None  # the workflow's ramp after this run (None: no ramp settings)
 
     @property
     def failed(self) -> int:
@@ -100,6 +103,7 @@ class WorkflowResult:
             "objects": {k: v.as_dict() for k, v in self.summary.items()},
             "api_calls": self.api_calls,
             "stopped": self.stopped,
+            "ramp": self.ramp,
         }
 
 
@@ -169,6 +173,9 @@ class _Pass:
         self.epochs: dict[str, str] = {}
         self.stopped: str | None = None
         self.company_ids: dict[str, str] = {}  # company key -> CRM id, for linking people
+        self.ramp: Ramp | None = None  # the ramp guard, while the workflow's segment is new
+        self.ramp_used = 0  # creates let through by the ramp this run, all objects together
+        self.sources: dict[str, pl.DataFrame] = {}  # entity -> keyed sync model (for the intent order)
 
     @property
     def org(self) -> str:
@@ -329,6 +336,7 @@ class _Pass:
             (companies, lambda: self.companies(companies.frame)),
             (persons, lambda: self.persons(persons.frame, self.company_ids)),
         ]
+        self.sources = {"company": companies.frame, "person": persons.frame}
         for keyed, step in steps:
             try:
                 step()
@@ -454,7 +462,11 @@ class _Pass:
         ``extra`` adds computed columns (our sync key, the Account link). In ``plan`` mode the
         planned creates go to the log as one frame and nothing is yielded; in ``sync`` mode the
         records are yielded in chunks of :data:`CREATE_CHUNK` for the caller to write.
+
+        While a ramp runs, the creates beyond its allowance are ``skipped: ramp_limit`` first
+        (:meth:`hold_back`).
         """
+        rows = self.hold_back(od, rows)
         if rows.is_empty():
             return
         schema = self.schema(od)
@@ -502,6 +514,22 @@ class _Pass:
                                         company_id=row[COMPANY_ID], notes=tuple(row[NOTES] or ()),
                                         reason=row["__reason"]))
             yield pending
+
+    def hold_back(self, od: ObjectDef, rows: pl.DataFrame) -> pl.DataFrame:
+        """The creates the ramp lets through this run, highest intent first; the rest ``skipped: ramp_limit``."""
+        allowance = self.ramp.allowance(self.ramp_used) if self.ramp else None
+        if allowance is None or rows.is_empty():
+            return rows
+        if rows.height <= allowance:
+            self.ramp_used += rows.height
+            return rows
+        source = self.sources.get(od.entity, pl.DataFrame({KEY: rows[KEY]}))
+        columns = [c for c, _ in PRIORITY if c in source.columns]
+        ranked = order_by_intent(source.select(KEY, *columns).filter(pl.col(KEY).is_in(rows[KEY].implode())), KEY)
+        keep, held = ranked[KEY].head(allowance), ranked[KEY].slice(allowance)
+        self.skip_all(od, held, "ramp_limit")
+        self.ramp_used += keep.len()
+        return rows.filter(pl.col(KEY).is_in(keep.implode()))
 
     def plan_only(self, pending: list[_Pending]) -> None:
         for p in pending:
@@ -976,6 +1004,7 @@ def run_workflow(
     sample_size: int = 20,
     persons: pl.DataFrame | None = None,
     companies: pl.DataFrame | None = None,
+    segment: str | None = None,
 ) -> WorkflowResult:
     """Plan or sync one workflow; every row of its two sync models gets exactly one outcome.
 
@@ -983,6 +1012,10 @@ def run_workflow(
     models, :class:`AccountingError` (after writing the log) when the outcomes do not account
     for every row, and re-raises what stopped a run part-way (after failing what was left with
     ``run_aborted`` and writing the log and state of what was done).
+
+    ``segment`` identifies the workflow's segment for the ramp guard (default: the hash of its
+    rules in the dbt project, :func:`~dagster_pipeline.sync.segments.segment_hash`); it is read
+    only when the settings give the workflow a ``ramp``.
     """
     run_id = run_id or uuid.uuid4().hex[:12]
     run_at = utcnow()
@@ -993,6 +1026,9 @@ def run_workflow(
     enabled = settings.workflow_enabled(workflow)
     if enabled:  # before the first CRM call: a bad setting writes nothing anywhere
         check_config(workflow, settings, persons.columns, companies.columns)
+    ramp_settings = settings.ramp(workflow) if enabled else None
+    if ramp_settings is not None and segment is None:
+        segment = segment_hash(workflow)  # a segment the project cannot state stops the run here
     cls = _SalesforcePass if crm == "salesforce" else _HubSpotPass
     calls_before = _calls(connector)
     p = cls(workflow, settings, connector, store, mode=mode, full_refresh=full_refresh, run_id=run_id,
@@ -1008,6 +1044,9 @@ def run_workflow(
         p.skip_all(p.person_object, keyed_persons.keys, "workflow_disabled")
     else:
         try:
+            if ramp_settings is not None:
+                p.ramp = open_ramp(ramp_settings, RampStore(warehouse), crm=crm, org=p.org, workflow=workflow,
+                                   segment=str(segment))
             p.run(keyed_companies, keyed_persons)
         except ApiLimitExhausted as exc:  # nothing more can be done today
             p.stopped = str(exc)
@@ -1019,11 +1058,17 @@ def run_workflow(
                 p.fail_unaccounted(keyed, "run_aborted", f"the run stopped before this record: {exc}")
     log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm, org=p._org)
     problems = accounting_problems(log, [(k, p.entity_objects(k.entity)) for k in (keyed_companies, keyed_persons)])
+    ramp = p.ramp
+    if ramp is not None:
+        created_now = log.filter((pl.col("action") == "create") & (pl.col("status") == "succeeded")).height
+        ramp = ramp.after(created_now, utcnow()) if mode == "sync" else ramp
     if mode == "sync":
         try:
             store.append_log(log)
             if p.state_rows:
                 store.save_state(pl.DataFrame(p.state_rows, schema=STATE_SCHEMA))
+            if ramp is not None and ramp.unrecorded:
+                RampStore(warehouse).append(ramp.row(crm, p.org, run_id, utcnow()))
         except Exception:
             if aborted is None:
                 raise
@@ -1035,7 +1080,9 @@ def run_workflow(
                               + "; ".join(problems))
     calls_after = _calls(connector)
     api = {k: calls_after[k] - calls_before[k] for k in calls_after}
-    return WorkflowResult(workflow, crm, mode, run_id, log, summarise(log), api, p.samples, p.stopped)
+    held = log.filter(pl.col("reason") == "ramp_limit").height
+    return WorkflowResult(workflow, crm, mode, run_id, log, summarise(log), api, p.samples, p.stopped,
+                          ramp=ramp.as_dict(held) if ramp is not None else None)
 
 
 def check_config(workflow: str, settings: Settings, person_columns: list[str], company_columns: list[str]) -> None:

@@ -67,6 +67,15 @@ def print_summary(results: list[WorkflowResult], console: Console | None = None,
                                  + ("would be created again" if planning else "created again")
                                  if s.deleted_in_crm else ""))
     for r in results:
+        if r.ramp and (r.ramp["active"] or r.ramp["held"]):
+            ramp = r.ramp
+            ends = f", ends {ramp['ends_at'][:10]}" if ramp["ends_at"] else ""
+            cap = f" or at {ramp['max_creates']} created" if ramp["max_creates"] else ""
+            console.print(f"Ramp of {r.workflow}: {ramp['max_creates_per_run']} creates per object per run, "
+                          f"{ramp['created']} created since {ramp['started_at'][:10]}{ends}{cap}; "
+                          f"{ramp['held']} {'would be ' if planning else ''}held for the next runs "
+                          "(`writeback ramp end` lifts it)")
+    for r in results:
         if r.stopped:
             console.print(f"[bold red]{r.workflow} stopped early:[/] {r.stopped}")
     shown = 0

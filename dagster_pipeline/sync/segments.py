@@ -26,6 +26,8 @@ Only the project file is read: ``dbt --vars`` overrides given on one command lin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -401,3 +403,44 @@ def load_vars(path: str | Path = PROJECT_FILE) -> dict[str, Any]:
 def compare_project(path: str | Path = PROJECT_FILE) -> SegmentReport:
     """The comparison of the segments as the dbt project file declares them (not ``--vars`` overrides)."""
     return compare(load_vars(path), source=Path(path).name)
+
+
+# -- a workflow's segment, identified by its meaning ------------------------------------------
+
+def _canonical_constraint(c: Constraint) -> dict[str, Any]:
+    def values(vs: Iterable[Value]) -> list[Value]:
+        return sorted(vs, key=_sort_key)
+
+    return {"allowed": None if c.allowed is None else values(c.allowed), "excluded": values(c.excluded),
+            "lower": list(c.lower) if c.lower else None, "upper": list(c.upper) if c.upper else None,
+            "contains": values(c.contains), "nulls": c.nulls, "non_nulls": c.non_nulls}
+
+
+def segment_hash(workflow: str, vars: Mapping[str, Any] | None = None, path: str | Path = PROJECT_FILE) -> str:
+    """A short hash of ``workflow``'s segment (for outbound_agent: every orchestration's steps).
+
+    Rules are hashed by meaning, as the consistency check compares them: reordering rules,
+    ``> 49`` for ``>= 50`` or ``in [VP, C-level]`` for ``in [c-level, vp]`` keep the hash; a
+    rule added, dropped or changed (or an orchestration added) changes it. ``vars`` default to
+    the dbt project file's.
+    """
+    vars = load_vars(path) if vars is None else vars
+    canon: dict[str, dict[str, Any]] = {}
+    for scope, rules in scopes(vars).items():
+        if scope.split(".")[0] != workflow:
+            continue
+        parts: dict[str, Any] = {}
+        for entity in ENTITIES:
+            per_column: dict[str, list[Mapping[str, Any]]] = {}
+            for i, rule in enumerate(rules[entity], 1):
+                column = rule.get("column")
+                if column not in COLUMNS[entity]:
+                    raise SegmentConfigError(f"segment '{scope}', {entity} rule {i}: unknown column {column!r}")
+                per_column.setdefault(column, []).append(rule)
+            for column, col_rules in per_column.items():
+                c = constraint(col_rules, COLUMNS[entity][column], f"segment '{scope}', {entity}.{column}")
+                if not c.unfiltered:
+                    parts[f"{entity}.{column}"] = _canonical_constraint(c)
+        canon[scope] = parts
+    text = json.dumps(canon, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

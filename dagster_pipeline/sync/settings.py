@@ -180,8 +180,25 @@ class CrmObjects(_Strict):
     hubspot: HubSpotObjects = Field(default_factory=HubSpotObjects)
 
 
+class RampSettings(_Strict):
+    """Start narrow: cap the creates of a workflow whose segment is new or has just changed.
+
+    While a ramp runs, each run creates at most ``max_creates_per_run`` records of each CRM
+    object; the rest are ``skipped: ramp_limit`` and picked up by the next runs, highest intent
+    first. Updates of records the CRM already holds are never held back. The ramp ends after
+    ``days`` days, once it has created ``max_creates`` records (all objects together), or by
+    ``writeback ramp end --workflow W``; ``null`` turns that way of ending off.
+    """
+
+    max_creates_per_run: int = Field(ge=1)
+    days: int | None = Field(default=7, ge=1)
+    max_creates: int | None = Field(default=500, ge=1)
+
+
 class WorkflowSettings(_Strict):
     enabled: bool = True
+    #: No ``ramp`` block: no cap (an explicit settings file or a benchmark is never capped by surprise).
+    ramp: RampSettings | None = None
 
 
 class SyncTuning(_Strict):
@@ -254,6 +271,10 @@ class Settings(_Strict):
 
     def workflow_enabled(self, name: str) -> bool:
         return (self.workflows.get(name) or WorkflowSettings()).enabled
+
+    def ramp(self, name: str) -> RampSettings | None:
+        """The workflow's ramp settings; ``None`` (no cap) where the file says nothing."""
+        return (self.workflows.get(name) or WorkflowSettings()).ramp
 
     def for_crm(self, crm: str) -> Settings:
         """The same settings aimed at another CRM (``--crm``): that CRM's own object settings apply."""

@@ -31,8 +31,11 @@ def dagster_env(sandbox_clean: Any, built_warehouse: Path, tmp_path: Path,
     """Credentials and a private copy of the built warehouse in the environment, as a deployment would have."""
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, db)
+    from dagster_pipeline.demo import settings_without_ramp
+
     env = {**sandbox_clean.salesforce_env(), "WRITEBACK_DUCKDB_PATH": str(db),
-           "WRITEBACK_SETTINGS": str(Path(__file__).resolve().parents[2] / "writeback.yml")}
+           # the shipped settings as the demo runs them: every record in one run, no ramp guard
+           "WRITEBACK_SETTINGS": str(settings_without_ramp(tmp_path / "writeback.yml"))}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     yield {"db": db, "sandbox": sandbox_clean}
