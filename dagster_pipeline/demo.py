@@ -248,9 +248,12 @@ def dev(args: argparse.Namespace) -> int:
     # with `&` from a script inherits SIGINT ignored, and then `dagster dev` cannot be stopped).
     # We forward Ctrl-C / SIGTERM to the whole group as SIGINT, which it handles gracefully, and
     # kill the group if it is still there 30 s later.
+    # This Python's scripts first on PATH: under `dagster dev`, dagster-dbt parses the dbt project on
+    # every load with the `dbt` it finds there, and it must be the one beside this dagster.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster")), "dev", "-m",
                              "dagster_pipeline.definitions", "--port", str(args.port)],
-                            cwd=REPO_ROOT, start_new_session=True,
+                            cwd=REPO_ROOT, env=env, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def kill_group() -> None:
