@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,13 @@ def test_an_edited_model_or_seed_yml_makes_the_manifest_stale(project_copy: DbtP
         os.utime(edited, (later + 10, later + 10))
         assert manifest_is_stale(project_copy), edited
         later += 20
+
+
+def test_dagster_definitions_validate_needs_no_flags_in_the_repository_root() -> None:
+    """``[tool.dagster]`` in pyproject.toml names the module, as ``dagster dev`` reads it too."""
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([str(dagster), "definitions", "validate"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Validation successful for code location crm_writeback" in done.stdout + done.stderr
