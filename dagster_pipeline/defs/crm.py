@@ -33,6 +33,7 @@ from dagster import (
 )
 from dagster_dbt import get_asset_key_for_model
 
+from connectors.errors import WritebackError
 from dagster_pipeline.defs.dbt import warehouse_dbt
 from dagster_pipeline.defs.partitions import daily_partitions, partition_day, run_window, single_run
 from dagster_pipeline.defs.resources import CrmResource, WarehouseResource
@@ -40,7 +41,7 @@ from dagster_pipeline.sync.catalog import OBJECTS, sync_model
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
 from dagster_pipeline.sync.gate import field_gap
 from dagster_pipeline.sync.outcomes import summarise
-from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
+from dagster_pipeline.sync.settings import CRMS, WORKFLOWS, load_settings
 from dagster_pipeline.sync.window import log_by_day, record_days, select_window
 
 OWNERS = ["team:revops-data"]
@@ -55,16 +56,27 @@ WORKFLOW_DESCRIPTIONS = {
 }
 
 
-def configured_crm() -> str:
-    """The CRM named by the settings at load time (kinds and descriptions are static)."""
-    return os.environ.get("WRITEBACK_CRM") or load_settings().crm
+def crm_kinds() -> set[str]:
+    """The CRM shown as the assets' kind: ``WRITEBACK_CRM``, else the settings file's ``crm:``.
+
+    Only a label in the UI, so the settings are not required to be valid here: a file with a typo
+    shows no CRM kind, and the code location still loads. Each run reads and validates the settings
+    when it starts (``CrmResource.load_settings``) and fails there, with one line naming the key.
+    """
+    chosen = os.environ.get("WRITEBACK_CRM")
+    if not chosen:
+        try:
+            chosen = load_settings().crm
+        except WritebackError:
+            return set()
+    return {chosen} if chosen in CRMS else set()
 
 
 @asset(
     key=CRM_FIELDS,
     group_name=GROUP,
     owners=OWNERS,
-    kinds={configured_crm()},
+    kinds=crm_kinds(),
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     description="The fields each CRM object has now (Salesforce describe / HubSpot properties), read once per run.",
@@ -160,7 +172,7 @@ def _failure_rate(result: WorkflowResult) -> float:
 RECONCILE_TAG = "writeback/reconcile"
 
 
-def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
+def build_sync_asset(workflow: str, crm_kinds: set[str]) -> AssetsDefinition:
     key = AssetKey(f"{workflow}_crm_sync")
     deps = [get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "company")),
             get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "person"))]
@@ -170,7 +182,7 @@ def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
         deps=[*deps, CRM_FIELDS],
         group_name=GROUP,
         owners=OWNERS,
-        kinds={crm_kind, "python"},
+        kinds={*crm_kinds, "python"},
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         description=f"Write the {workflow} workflow to the CRM. {WORKFLOW_DESCRIPTIONS[workflow]}",
@@ -209,8 +221,8 @@ def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
 
 
 def build_sync_assets(workflows: Sequence[str] = WORKFLOWS) -> list[AssetsDefinition]:
-    kind = configured_crm()
-    return [build_sync_asset(w, kind) for w in workflows]
+    kinds = crm_kinds()
+    return [build_sync_asset(w, kinds) for w in workflows]
 
 
 sync_assets = build_sync_assets()

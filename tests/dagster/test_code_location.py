@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey
+from dagster import AssetKey, materialize
 from dagster_dbt import DbtProject, dbt_assets
 
 from dagster_pipeline.dbt_runner import DBT_PROJECT_DIR
@@ -68,11 +68,34 @@ def test_an_edited_model_or_seed_yml_makes_the_manifest_stale(project_copy: DbtP
         later += 20
 
 
-def test_dagster_definitions_validate_needs_no_flags_in_the_repository_root() -> None:
-    """``[tool.dagster]`` in pyproject.toml names the module, as ``dagster dev`` reads it too."""
+#: ``creat`` for ``create``: the kind of typo an edit of the settings file makes.
+TYPO = "crm: salesforce\nobjects:\n  salesforce:\n    lead:\n      creat: true\n"
+
+
+@pytest.mark.parametrize("settings", ["shipped", "typo"])
+def test_dagster_definitions_validate_needs_no_flags_in_the_repository_root(settings: str, tmp_path: Path) -> None:
+    """``[tool.dagster]`` in pyproject.toml names the module, as ``dagster dev`` reads it too; a settings
+    file that does not validate does not stop the code location from loading (runs read it)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WRITEBACK_SETTINGS": str(REPO / "writeback.yml")}
+    env.pop("WRITEBACK_CRM", None)
+    if settings == "typo":
+        (tmp_path / "writeback.yml").write_text(TYPO, encoding="utf-8")
+        env["WRITEBACK_SETTINGS"] = str(tmp_path / "writeback.yml")
     dagster = Path(sys.executable).with_name("dagster")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([str(dagster), "definitions", "validate"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Validation successful for code location crm_writeback" in done.stdout + done.stderr
+
+
+def test_a_settings_typo_fails_the_run_with_one_line_naming_the_key(tmp_path: Path) -> None:
+    from dagster_pipeline.defs.crm import crm_fields
+    from dagster_pipeline.defs.resources import CrmResource
+
+    (tmp_path / "writeback.yml").write_text(TYPO, encoding="utf-8")
+    result = materialize([crm_fields], resources={"crm": CrmResource(settings_path=str(tmp_path / "writeback.yml"))},
+                         partition_key="2026-09-01", raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    user = failure.step_failure_data.user_failure_data
+    assert user is not None and user.description == "writeback.yml: objects.salesforce.lead.creat: unknown key"
