@@ -1,6 +1,6 @@
 """The Dagster code location: it only loads and merges (each defs/ module owns its definitions).
 
-`dagster dev -m dagster_pipeline.definitions` shows the graph seeds → staging → intermediate
+`dagster dev` (in the repository root: pyproject.toml names this module) shows the graph seeds → staging → intermediate
 → sync models → CRM fields (with the blocking required-fields check) → one sync per workflow.
 Runs use the in-process executor: DuckDB allows one writing process at a time.
 """

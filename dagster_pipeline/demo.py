@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -158,6 +159,10 @@ def main(args: argparse.Namespace) -> int:
         sandboxes.stop()
 
 
+#: A sync's per-object counts: ``Lead created`` … and per reason, ``Lead skipped: create_disabled``.
+_OBJECT_COUNT = re.compile(r"^(\S+) (?:(created|updated|unchanged)|(skipped|failed): (.+))$")
+
+
 def _workflow_summary(result: Any, workflow: str) -> dict[str, Any] | None:
     """A workflow's run summed over its partitions: each partition reports only its own records."""
     from dagster import AssetKey
@@ -169,14 +174,19 @@ def _workflow_summary(result: Any, workflow: str) -> dict[str, Any] | None:
         return None
     by_object: dict[str, dict[str, Any]] = {}
     for meta in metas:
-        for obj, counts in meta["by_object"].value.items():
+        for name, value in meta.items():
+            match = _OBJECT_COUNT.match(name)
+            if not match:
+                continue
+            obj, counted, reasoned, reason = match.groups()
+            action = counted or reasoned
             total = by_object.setdefault(obj, {"created": 0, "updated": 0, "unchanged": 0, "skipped": {}, "failed": {}})
-            for k in ("created", "updated", "unchanged"):
-                total[k] += counts[k]
-            for k in ("skipped", "failed"):
-                for reason, n in counts[k].items():
-                    total[k][reason] = total[k].get(reason, 0) + n
-    return {"by_object": by_object, "api_calls": metas[0]["run_api_calls"].value,
+            if reason is None:
+                total[action] += value.value
+            else:
+                total[action][reason] = total[action].get(reason, 0) + value.value
+    return {"by_object": by_object,
+            "api_calls": {k: metas[0][f"run_api_{k}"].value for k in ("reads", "writes") if f"run_api_{k}" in metas[0]},
             "failed": sum(meta["failed"].value for meta in metas)}
 
 
@@ -266,9 +276,12 @@ def dev(args: argparse.Namespace) -> int:
     # with `&` from a script inherits SIGINT ignored, and then `dagster dev` cannot be stopped).
     # We forward Ctrl-C / SIGTERM to the whole group as SIGINT, which it handles gracefully, and
     # kill the group if it is still there 30 s later.
+    # This Python's scripts first on PATH: under `dagster dev`, dagster-dbt parses the dbt project on
+    # every load with the `dbt` it finds there, and it must be the one beside this dagster.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster")), "dev", "-m",
                              "dagster_pipeline.definitions", "--port", str(args.port)],
-                            cwd=REPO_ROOT, start_new_session=True,
+                            cwd=REPO_ROOT, env=env, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def kill_group() -> None:

@@ -28,11 +28,15 @@ from dagster import (
     AssetsDefinition,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
     asset,
     asset_check,
 )
 from dagster_dbt import get_asset_key_for_model
 
+from connectors.errors import WritebackError
 from dagster_pipeline.defs.dbt import warehouse_dbt
 from dagster_pipeline.defs.partitions import daily_partitions, partition_day, run_window, single_run
 from dagster_pipeline.defs.resources import CrmResource, WarehouseResource
@@ -40,7 +44,7 @@ from dagster_pipeline.sync.catalog import OBJECTS, sync_model
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
 from dagster_pipeline.sync.gate import field_gap
 from dagster_pipeline.sync.outcomes import summarise
-from dagster_pipeline.sync.settings import WORKFLOWS, load_settings
+from dagster_pipeline.sync.settings import CRMS, WORKFLOWS, load_settings
 from dagster_pipeline.sync.window import log_by_day, record_days, select_window
 
 OWNERS = ["team:revops-data"]
@@ -55,16 +59,27 @@ WORKFLOW_DESCRIPTIONS = {
 }
 
 
-def configured_crm() -> str:
-    """The CRM named by the settings at load time (kinds and descriptions are static)."""
-    return os.environ.get("WRITEBACK_CRM") or load_settings().crm
+def crm_kinds() -> set[str]:
+    """The CRM shown as the assets' kind: ``WRITEBACK_CRM``, else the settings file's ``crm:``.
+
+    Only a label in the UI, so the settings are not required to be valid here: a file with a typo
+    shows no CRM kind, and the code location still loads. Each run reads and validates the settings
+    when it starts (``CrmResource.load_settings``) and fails there, with one line naming the key.
+    """
+    chosen = os.environ.get("WRITEBACK_CRM")
+    if not chosen:
+        try:
+            chosen = load_settings().crm
+        except WritebackError:
+            return set()
+    return {chosen} if chosen in CRMS else set()
 
 
 @asset(
     key=CRM_FIELDS,
     group_name=GROUP,
     owners=OWNERS,
-    kinds={configured_crm()},
+    kinds=crm_kinds(),
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     description="The fields each CRM object has now (Salesforce describe / HubSpot properties), read once per run.",
@@ -103,41 +118,60 @@ def required_custom_fields_present(crm: CrmResource) -> AssetCheckResult:
     )
 
 
-def _failed_table(log: pl.DataFrame, limit: int = 20) -> str:
-    failed = log.filter(pl.col("status") == "failed")
-    if failed.is_empty():
-        return "No failed records."
-    lines = ["| object | key | reason | message |", "| --- | --- | --- | --- |"]
-    for row in failed.head(limit).iter_rows(named=True):
-        msg = (row["message"] or "").replace("|", "/").replace("\n", " ")[:160]
-        lines.append(f"| {row['object']} | {row['key']} | {row['reason']} | {msg} |")
-    if failed.height > limit:
-        lines.append(f"\n…and {failed.height - limit} more (see writeback.sync_log, run {log['run_id'][0]})")
-    return "\n".join(lines)
+#: The columns of ``failed_records``: enough to find the record in the CRM and fix it.
+FAILED_SCHEMA = TableSchema(columns=[
+    TableColumn("object", "string", description="CRM object (Lead, Contact, Account, contacts, companies)"),
+    TableColumn("key", "string", description="the record's email or domain"),
+    TableColumn("reason", "string", description="why it failed: ours (missing_key, …) or the CRM's error code"),
+    TableColumn("message", "string", description="the CRM's message, shortened"),
+])
+FAILED_ROWS = 20
+
+
+def failed_records(log: pl.DataFrame, limit: int = FAILED_ROWS) -> MetadataValue:
+    """The first ``limit`` failed records as a table (all of them are in ``writeback.sync_log``)."""
+    failed = log.filter(pl.col("status") == "failed").head(limit)
+    return MetadataValue.table(
+        records=[TableRecord({"object": row["object"], "key": row["key"], "reason": row["reason"] or "",
+                              "message": (row["message"] or "").replace("\n", " ")[:160]})
+                 for row in failed.iter_rows(named=True)],
+        schema=FAILED_SCHEMA,
+    )
 
 
 def outcome_metadata(log: pl.DataFrame) -> dict[str, Any]:
-    """Counts of a set of outcome rows (a run, or one day of it), by action, object and reason."""
+    """Counts of a set of outcome rows (a run, or one day of it), as integers Dagster plots.
+
+    Totals by action (``created`` …), the same per CRM object (``Lead created`` …), and per reason
+    (``Lead skipped: create_disabled``, ``Contact failed: UNABLE_TO_LOCK_ROW``, ``Lead drift: Title``).
+    """
     summary = summarise(log)
-    totals = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
-    for s in summary.values():
-        totals["created"] += s.created
-        totals["updated"] += s.updated
-        totals["unchanged"] += s.unchanged
-        totals["skipped"] += s.skipped_total
-        totals["failed"] += s.failed_total
-    meta: dict[str, Any] = {k: MetadataValue.int(v) for k, v in totals.items()}
-    meta["by_object"] = MetadataValue.json({k: v.as_dict() for k, v in summary.items()})
-    meta["failed_records"] = MetadataValue.md(_failed_table(log))
+    meta: dict[str, Any] = {}
+    per_object: dict[str, int] = {}
+    totals = dict.fromkeys(("created", "updated", "unchanged", "skipped", "failed"), 0)
+    for obj, s in sorted(summary.items()):
+        counts = {"created": s.created, "updated": s.updated, "unchanged": s.unchanged,
+                  "skipped": s.skipped_total, "failed": s.failed_total}
+        for action, n in counts.items():
+            totals[action] += n
+            per_object[f"{obj} {action}"] = n
+        for kind, reasons in (("skipped", s.skipped), ("failed", s.failed), ("drift", s.drift)):
+            for reason, n in sorted(reasons.items()):
+                per_object[f"{obj} {kind}: {reason}"] = n
+        if s.deleted_in_crm:
+            per_object[f"{obj} deleted in CRM"] = s.deleted_in_crm
+    meta.update({k: MetadataValue.int(v) for k, v in totals.items()})
+    meta.update({k: MetadataValue.int(v) for k, v in per_object.items()})
+    meta["failed_records"] = failed_records(log)
     return meta
 
 
 def run_metadata(result: WorkflowResult, window: tuple[dt.date, dt.date] | None) -> dict[str, Any]:
-    """What belongs to the whole run, the same on each of its partitions: named ``run_…``."""
-    meta: dict[str, Any] = {
-        "run_api_calls": MetadataValue.json(result.api_calls),
-        "sync_run_id": MetadataValue.text(result.run_id),  # run_id in writeback.sync_log
-    }
+    """What belongs to the whole run, the same on each of its partitions: named ``run_…``.
+
+    The sync log's ``run_id`` is Dagster's run id (see the sync asset), so the run needs no id here.
+    """
+    meta: dict[str, Any] = {f"run_api_{kind}": MetadataValue.int(n) for kind, n in sorted(result.api_calls.items())}
     if window:
         meta["run_days"] = MetadataValue.text(f"{window[0]} … {window[1]}")
     if result.stopped:
@@ -160,7 +194,7 @@ def _failure_rate(result: WorkflowResult) -> float:
 RECONCILE_TAG = "writeback/reconcile"
 
 
-def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
+def build_sync_asset(workflow: str, crm_kinds: set[str]) -> AssetsDefinition:
     key = AssetKey(f"{workflow}_crm_sync")
     deps = [get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "company")),
             get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "person"))]
@@ -170,7 +204,7 @@ def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
         deps=[*deps, CRM_FIELDS],
         group_name=GROUP,
         owners=OWNERS,
-        kinds={crm_kind, "python"},
+        kinds={*crm_kinds, "python"},
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         description=f"Write the {workflow} workflow to the CRM. {WORKFLOW_DESCRIPTIONS[workflow]}",
@@ -186,7 +220,8 @@ def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
         reconcile = context.run.tags.get(RECONCILE_TAG) == "true"
         if window:
             persons, companies = select_window(persons, companies, *window)
-        result = run_workflow(workflow, settings, wh, crm.connector(settings), mode="sync",
+        # Dagster's run id is the sync log's: a run in the UI and its rows in writeback.sync_log share it.
+        result = run_workflow(workflow, settings, wh, crm.connector(settings), mode="sync", run_id=context.run.run_id,
                               persons=persons, companies=companies, full_refresh=reconcile)
         rate = _failure_rate(result)
         context.log.info(f"{workflow}{' (reconcile)' if reconcile else ''}: {result.as_dict()['objects']}")
@@ -209,8 +244,8 @@ def build_sync_asset(workflow: str, crm_kind: str) -> AssetsDefinition:
 
 
 def build_sync_assets(workflows: Sequence[str] = WORKFLOWS) -> list[AssetsDefinition]:
-    kind = configured_crm()
-    return [build_sync_asset(w, kind) for w in workflows]
+    kinds = crm_kinds()
+    return [build_sync_asset(w, kinds) for w in workflows]
 
 
 sync_assets = build_sync_assets()

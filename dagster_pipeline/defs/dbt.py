@@ -20,8 +20,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from filelock import FileLock
 
 from dagster_pipeline.dbt_runner import DBT_PROJECT_DIR, dbt_executable
 from dagster_pipeline.defs.partitions import daily_partitions, single_run
@@ -32,15 +34,55 @@ DBT_EXECUTABLE = dbt_executable()
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def ensure_manifest() -> Path:
-    """Parse the dbt project when no manifest exists yet (fresh clone, tests, demo)."""
-    if not dbt_project.manifest_path.exists():
-        subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR)],
-            check=True, cwd=DBT_PROJECT_DIR,
-        )
-    return dbt_project.manifest_path
+#: What a dbt parse reads, besides the project's own ``*-paths``: a change to any of them changes the graph.
+_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "dependencies.yml", "selectors.yml")
+_PATH_KEYS = {"model-paths": ["models"], "macro-paths": ["macros"], "test-paths": ["tests"],
+              "snapshot-paths": ["snapshots"], "analysis-paths": ["analyses"]}
+
+
+def project_files(project: DbtProject) -> list[Path]:
+    """Every file whose edit changes the manifest: models, macros, tests, snapshots, analyses, the
+    seeds' ``.yml`` (a seed's rows do not change the graph), and the project's own yml files."""
+    config = yaml.safe_load((project.project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    files = [project.project_dir / name for name in _PROJECT_FILES if (project.project_dir / name).exists()]
+    for key, default in _PATH_KEYS.items():
+        for rel in config.get(key, default):
+            files += [f for f in (project.project_dir / rel).rglob("*") if f.is_file()]
+    for rel in config.get("seed-paths", ["seeds"]):
+        files += [f for f in (project.project_dir / rel).rglob("*") if f.suffix in (".yml", ".yaml")]
+    return files
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """No manifest yet, or one older than a file of the project (an analyst added or edited a model)."""
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    return any(f.stat().st_mtime > built for f in project_files(project))
+
+
+def prepare_manifest(project: DbtProject = dbt_project) -> Path:
+    """A manifest that matches the dbt project on disk, parsed again whenever it might not.
+
+    Under ``dagster dev`` (and so ``writeback dev``) dagster-dbt parses on every load of the code
+    location. Everywhere else — tests, the demo, ``dagster asset materialize``, a deployment — we
+    parse only when the manifest is missing or older than a project file: a stale manifest would
+    lack a new model, and the dbt step would fail on it with a ``KeyError``.
+    """
+    project.prepare_if_dev()
+    if manifest_is_stale(project):
+        # One parse at a time per target directory: two processes loading definitions at once would
+        # otherwise write the same manifest together (the lock is the one dagster-dbt's preparer takes).
+        project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(project.manifest_path.with_suffix(".concurrent-update-lock")):
+            if manifest_is_stale(project):
+                subprocess.run(
+                    [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+                     "--profiles-dir", str(project.profiles_dir), "--target-path", str(project.target_path)],
+                    check=True, cwd=project.project_dir,
+                )
+                project.manifest_path.touch()  # a parse with nothing to change may leave the file's time as it was
+    return project.manifest_path
 
 
 class Translator(DagsterDbtTranslator):
@@ -60,7 +102,7 @@ translator = Translator(settings=DagsterDbtTranslatorSettings(enable_asset_check
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=prepare_manifest(),
     project=dbt_project,
     dagster_dbt_translator=translator,
     partitions_def=daily_partitions,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, Failure
 
+from connectors.errors import ConfigError
 from connectors.hubspot.client import HubSpotCredentials
 from connectors.salesforce.client import SalesforceCredentials
 from dagster_pipeline.sync.settings import Settings, load_settings
@@ -78,8 +79,13 @@ class CrmResource(ConfigurableResource):
     hubspot_base_url: str | None = None
 
     def load_settings(self) -> Settings:
-        settings = load_settings(self.settings_path)
-        return settings.for_crm(self.crm) if self.crm else settings
+        """The settings, read when a run starts: a file that does not validate fails the run with
+        one line naming the key (no traceback of ours: the message says all there is to fix)."""
+        try:
+            settings = load_settings(self.settings_path)
+            return settings.for_crm(self.crm) if self.crm else settings
+        except ConfigError as exc:
+            raise Failure(description=str(exc), allow_retries=False) from None
 
     def _env(self) -> dict[str, str]:
         return {var: str(getattr(self, field)) for field, var in CREDENTIAL_VARS.items()

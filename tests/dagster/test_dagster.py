@@ -113,10 +113,11 @@ def test_materializing_everything_writes_every_segment_member_once_and_a_rerun_w
             if e.step_materialization_data.materialization.asset_key == AssetKey("website_visitor_crm_sync")]
     assert len(days) == (LAST_DAY - FIRST_DAY).days + 1  # one materialization per partition
     assert sum(d.metadata["failed"].value for d in days) == 0
-    people = sum(sum(c["created"] + c["updated"] + c["unchanged"] for o, c in d.metadata["by_object"].value.items()
-                     if o in ("Lead", "Contact")) for d in days)
+    people = sum(d.metadata[f"{o} {a}"].value for d in days for o in ("Lead", "Contact")
+                 for a in ("created", "updated", "unchanged") if f"{o} {a}" in d.metadata)
     assert people == Warehouse(f"duckdb:///{dagster_env['db']}").row_count("sync_website_visitor__persons")
-    assert all("run_api_calls" in d.metadata for d in days)
+    assert all({"run_api_reads", "run_api_writes"} <= set(d.metadata) for d in days)
+    assert all(d.metadata["failed_records"].value.records == [] for d in days)
 
     sandbox = dagster_env["sandbox"]
     sandbox.admin("salesforce", "DELETE", "calls")

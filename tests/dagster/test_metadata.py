@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from connectors.salesforce.api import SalesforceConnector
 from connectors.warehouse import Warehouse
@@ -13,6 +16,7 @@ from dagster_pipeline.sync.settings import parse_settings
 from dagster_pipeline.sync.setup import run_setup
 from dagster_pipeline.sync.state import SyncStore
 from tests.sync.frames import companies, company, person, persons
+from tests.sync.log_frames import log_rows
 
 
 def test_no_credential_reaches_dagster_metadata_when_the_crm_echoes_it(sf: Any, sandbox_clean: Any,
@@ -28,6 +32,35 @@ def test_no_credential_reaches_dagster_metadata_when_the_crm_echoes_it(sf: Any, 
     result = run_workflow("website_visitor", settings, warehouse, SalesforceConnector(sf), mode="sync",
                           persons=persons(person("ann@acme.io")), companies=companies(company("acme.io")))
     assert result.failed == 2
-    text = json.dumps({k: getattr(v, "value", v) for k, v in result_metadata(result).items()}, default=str)
+    from dagster import TableMetadataValue
+
+    text = json.dumps({k: [r.data for r in v.records] if isinstance(v, TableMetadataValue) else getattr(v, "value", v)
+                       for k, v in result_metadata(result).items()}, default=str)
     assert "Authorization: Bearer [redacted]" in text
     assert sf.session_id not in text and sandbox_clean.token not in text
+
+
+def test_counts_are_integers_per_object_and_failed_records_a_typed_table() -> None:
+    from dagster import IntMetadataValue, TableMetadataValue
+
+    from dagster_pipeline.defs.crm import FAILED_SCHEMA, outcome_metadata
+
+    at = dt.datetime(2026, 11, 20, 6, tzinfo=dt.timezone.utc)
+    log = pl.concat([
+        log_rows("r1", at, "website_visitor", "Lead", {("create", "succeeded", None): 3,
+                                                       ("skipped", "skipped", "create_disabled"): 1,
+                                                       ("update", "failed", "UNABLE_TO_LOCK_ROW"): 2}),
+        log_rows("r1", at, "website_visitor", "Account", {("unchanged", "succeeded", None): 4}),
+    ])
+    meta = outcome_metadata(log)
+    ints = {k: v.value for k, v in meta.items() if isinstance(v, IntMetadataValue)}
+    assert ints == {
+        "created": 3, "updated": 0, "unchanged": 4, "skipped": 1, "failed": 2,
+        "Account created": 0, "Account updated": 0, "Account unchanged": 4, "Account skipped": 0, "Account failed": 0,
+        "Lead created": 3, "Lead updated": 0, "Lead unchanged": 0, "Lead skipped": 1, "Lead failed": 2,
+        "Lead skipped: create_disabled": 1, "Lead failed: UNABLE_TO_LOCK_ROW": 2,
+    }
+    table = meta["failed_records"]
+    assert isinstance(table, TableMetadataValue) and table.schema == FAILED_SCHEMA
+    assert [(r.data["object"], r.data["reason"]) for r in table.records] == [("Lead", "UNABLE_TO_LOCK_ROW")] * 2
+    assert not any("run_id" in k or k in ("by_object", "api_calls") for k in meta)
