@@ -26,6 +26,11 @@ of the run goes on. The daily API allocation spent stops the run cleanly (what i
 ``api_limit_exhausted``); anything else that stops it (refused credentials, a bug) fails what
 is left with ``run_aborted``, writes the log, and raises.
 
+This module holds the shape every pass shares (:class:`_Pass`: the gate, fingerprints, the
+diff, creates built column-wise, outcomes) and :func:`run_workflow`; how each CRM finds and
+writes its records is :mod:`~dagster_pipeline.sync.salesforce_pass` and
+:mod:`~dagster_pipeline.sync.hubspot_pass`.
+
 The engine knows nothing of Dagster. It takes a connector object (``SalesforceConnector`` /
 ``HubSpotConnector``), never a Dagster resource.
 """
@@ -34,7 +39,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -44,10 +48,10 @@ import polars as pl
 
 from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
-from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef, sync_model
+from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
 from dagster_pipeline.sync.gate import FieldGap, field_gap, refusal
-from dagster_pipeline.sync.keys import KEY, Keyed, display_forms, key_rows, normalise_domain, normalise_domains
+from dagster_pipeline.sync.keys import KEY, Keyed, key_rows, normalise_domain
 from dagster_pipeline.sync.outcomes import (
     AccountingError,
     ObjectSummary,
@@ -57,7 +61,7 @@ from dagster_pipeline.sync.outcomes import (
     summarise,
 )
 from dagster_pipeline.sync.ramp import PRIORITY, Ramp, RampStore, open_ramp, order_by_intent
-from dagster_pipeline.sync.records import INVALID, NOTES, build_desired, check_columns, with_fingerprint
+from dagster_pipeline.sync.records import NOTES, build_desired, check_columns, with_fingerprint
 from dagster_pipeline.sync.segments import segment_hash
 from dagster_pipeline.sync.settings import CRM_OBJECTS, Settings
 from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utcnow
@@ -73,8 +77,6 @@ COMPANY_ID = "__company_id"
 WORKFLOW_PRECEDENCE: tuple[str, ...] = ("inbound_agent", "outbound_agent", "website_visitor")
 #: Creates are built and written this many at a time, so memory stays flat however many there are.
 CREATE_CHUNK = 200_000  # one Salesforce Bulk 2.0 job (100 MB of CSV) holds ~240k Leads
-#: HubSpot search: results per page, filter groups per request, and the most results it pages to.
-HUBSPOT_SEARCH_PAGE, HUBSPOT_SEARCH_GROUPS, HUBSPOT_SEARCH_RESULTS = 200, 5, 10_000
 
 
 @dataclass
@@ -112,20 +114,6 @@ def _py(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     return value
-
-
-def _hubspot_value(value: Any) -> str:
-    """HubSpot takes every property value as a string; datetimes as ISO-8601 UTC."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        v = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return v.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 class StopRun(Exception):
@@ -647,349 +635,6 @@ def _rows(frame: pl.DataFrame) -> Iterable[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------------
-# Salesforce
-# ------------------------------------------------------------------------------------------
-
-class _SalesforcePass(_Pass):
-    def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
-        key_field = od.sync_key_field
-        assert key_field is not None
-        records = [{**p.payload, key_field: p.key} for p in creates]
-        return list(self.conn.upsert(od.api_name, key_field, records, [p.key for p in creates]))
-
-    def _update(self, od: ObjectDef, updates: list[_Pending]) -> list[RecordResult]:
-        records = [{"Id": p.crm_id, **p.payload} for p in updates]
-        return list(self.conn.update(od.api_name, records, [p.key for p in updates]))
-
-    # -- companies ------------------------------------------------------------------
-    company_object = OBJECTS["salesforce"]["account"]
-    company_name_field = "Name"
-    person_object = OBJECTS["salesforce"]["lead"]  # where skipped/failed people are logged before matching
-    person_objects = (OBJECTS["salesforce"]["lead"], OBJECTS["salesforce"]["contact"])
-
-    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str],
-                       failed: dict[str, str]) -> dict[str, dict[str, Any]]:
-        return self.find_accounts(od, domains, fields, failed)
-
-    def find_accounts(self, od: ObjectDef, domains: list[str], fields: list[str],
-                      failed: dict[str, str]) -> dict[str, dict[str, Any]]:
-        """Accounts by our sync key (exact ``IN``), then the rest by ``Website``.
-
-        A rep may have typed the website any way (``https://www.acme.io/about``), which an exact
-        match cannot see: the Website pass asks for every Account whose Website *contains* the
-        domain (``LIKE '%acme.io%'``, OR-ed, as many per query as the URL allows) and keeps those
-        whose Website normalises to exactly the key. The oldest such Account wins.
-        """
-        schema = self.schema(od)
-        select = ["Id", "Website", *[f for f in fields if f in schema.fields and f not in ("Id", "Website")]]
-        key_field = od.sync_key_field
-        found: dict[str, dict[str, Any]] = {}
-        if key_field and key_field in schema.fields:
-            if key_field not in select:
-                select.append(key_field)
-            for rec in self.conn.find("Account", key_field, domains, select, failed=failed):
-                k = (rec.get(key_field) or "").strip().lower()
-                found.setdefault(k, rec)
-        rest = [d for d in domains if d not in found and d not in failed]
-        if rest and "Website" in schema.fields:
-            matches = self.conn.find_containing("Account", "Website", {d: display_forms(d) for d in rest},
-                                                select + ["CreatedDate"], failed=failed)
-            matches = sorted(matches, key=lambda r: r.get("CreatedDate") or "")  # oldest account wins
-            wanted = {d for d in rest if d not in failed}
-            for rec, dom in zip(matches, normalise_domains([r.get("Website") for r in matches]), strict=True):
-                if dom in wanted and dom not in found and not self.owned_by_another_key(od, rec, dom):
-                    found[dom] = rec
-        return found
-
-    # -- persons ----------------------------------------------------------------------
-    def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
-        lead_od, contact_od = OBJECTS["salesforce"]["lead"], OBJECTS["salesforce"]["contact"]
-        ls, cs = self.settings.objects.salesforce.lead, self.settings.objects.salesforce.contact
-        for od in (contact_od, lead_od):  # a person is matched against both: neither may be unreadable
-            cannot_read = self.refused(od, "read")
-            if cannot_read:
-                self.fail_all(od, frame[KEY], *cannot_read)
-                return
-        frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(lead_od, contact_od))
-        lead = build_desired(lead_od, ls, frame, workflow=self.workflow, schema=self.schema(lead_od),
-                             path=self.settings.path("lead"))
-        contact = build_desired(contact_od, cs, frame, workflow=self.workflow, schema=self.schema(contact_od),
-                                path=self.settings.path("contact"))
-        base = lead.frame.select(KEY, INVALID, COMPANY_ID, "__hash")
-        invalid = base.filter(pl.col(INVALID).is_not_null())
-        self.fail_all(lead_od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
-        unchanged, in_play = self.split_by_state(base.filter(pl.col(INVALID).is_null()), "person")
-        for od in (lead_od, contact_od):
-            part = unchanged.filter(pl.col("crm_object") == od.api_name)
-            if self.gap(od):
-                self.fail_gap(od, part[KEY])
-            else:
-                self.log.add_bulk(od.api_name, part[KEY], "unchanged", "unchanged", crm_ids=part["crm_id"])
-        if in_play.is_empty():
-            return
-        keys = in_play[KEY].to_list()
-        failed: dict[str, str] = {}
-        contacts = self.find_people(contact_od, keys, contact.fields, None, failed)
-        rest = [k for k in keys if k not in contacts and k not in failed]
-        leads = self.find_people(lead_od, rest, lead.fields, "IsConverted = false", failed) if rest else {}
-        unknown = [k for k in rest if k not in leads and k not in failed]
-        if unknown:  # a converted Lead is read-only: the person lives on in the Contact it became
-            contacts.update(self.converted_contacts(contact_od, unknown, contact.fields, failed))
-        in_play = self.drop_failed_reads(lead_od, in_play, failed)  # a Contact or a Lead unseen: neither is safe
-        matched = [k for k in (*contacts, *leads) if k not in failed]
-        lead_rows = {r[KEY]: r for r in _rows(lead.frame.filter(pl.col(KEY).is_in(list(leads))))}
-        contact_rows = {r[KEY]: r for r in _rows(contact.frame.filter(pl.col(KEY).is_in(list(contacts))))}
-        pending: dict[str, list[_Pending]] = {"Lead": [], "Contact": []}
-        for row in _rows(in_play.filter(pl.col(KEY).is_in(matched))):
-            key = row[KEY]
-            if key in contacts:
-                od, cur, desired, drow = contact_od, contacts[key], contact, contact_rows[key]
-            else:
-                od, cur, desired, drow = lead_od, leads[key], lead, lead_rows[key]
-            if self.gap(od):
-                gap = self.gap(od)
-                self.record(Outcome(od.api_name, key, "failed", "failed", reason=gap.reason, crm_id=cur["Id"],
-                                    message=gap.message()))
-                continue
-            extra = self.sync_key_extra(od, key)
-            if od is contact_od and row[COMPANY_ID] and "AccountId" in self.schema(od).fields:
-                extra["AccountId"] = (row[COMPANY_ID], "if_empty")
-            p = self.classify(od, drow, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
-                              extra_fields=extra)
-            if p:
-                pending[od.api_name].append(p)
-
-        # People the CRM does not know: a Lead; with Lead creation off, a Contact under its Account
-        # only when the admin asked for it (contact.create_when_lead_off); else skipped.
-        new_rows = in_play.filter(~pl.col(KEY).is_in(matched))
-        new_keys = new_rows[KEY]
-        chunks: dict[str, Iterable[list[_Pending]]] = {"Lead": (), "Contact": ()}
-        target = lead_od if ls.create else contact_od if cs.create_when_lead_off else None
-        if target is None:
-            self.skip_all(lead_od, new_keys, "create_disabled")
-        elif self.gap(target):
-            self.fail_gap(target, new_keys)
-        elif cannot_create := self.refused(target, "create"):
-            self.fail_all(target, new_keys, *cannot_create)
-        elif target is lead_od:
-            chunks["Lead"] = self.new_records(lead_od, lead.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
-                                              lead.modes, defaults={"LastName": NOT_PROVIDED, "Company": NOT_PROVIDED},
-                                              deleted=_deleted(new_rows))
-        else:
-            link = {"AccountId": pl.col(COMPANY_ID)} if "AccountId" in self.schema(contact_od).fields else {}
-            chunks["Contact"] = self.new_records(contact_od,
-                                                 contact.frame.filter(pl.col(KEY).is_in(new_keys.implode())),
-                                                 contact.modes, defaults={"LastName": NOT_PROVIDED}, extra=link,
-                                                 deleted=_deleted(new_rows))
-        for obj in ("Lead", "Contact"):
-            if self.mode == "plan":
-                self.plan_only(pending[obj])
-                for _ in chunks[obj]:
-                    pass
-            else:
-                for batch in (pending[obj], *chunks[obj]):
-                    self.settle(self.write(batch, obj))
-
-    def find_people(self, od: ObjectDef, emails: list[str], fields: list[str], where: str | None,
-                    failed: dict[str, str], match_field: str = "Email") -> dict[str, dict[str, Any]]:
-        if not emails:
-            return {}
-        schema = self.schema(od)
-        # Besides the desired fields, read what classify() compares as if_empty extras:
-        # our sync key, and on Contacts the Account link.
-        wanted = [*fields, od.sync_key_field, "AccountId" if od.link_field == "AccountId" else None]
-        select = ["Id", "Email", "CreatedDate",
-                  *[f for f in dict.fromkeys(wanted) if f and f in schema.fields and f not in ("Id", "Email")]]
-        found: dict[str, dict[str, Any]] = {}
-        for rec in sorted(self.conn.find(od.api_name, match_field, emails, select, where=where, failed=failed),
-                          key=lambda r: r.get("CreatedDate") or ""):
-            key = str(rec.get(match_field) or "")
-            found.setdefault(key.strip().lower() if match_field == "Email" else key, rec)  # oldest duplicate wins
-        return found
-
-    def converted_contacts(self, od: ObjectDef, emails: list[str], fields: list[str], failed: dict[str, str]
-                           ) -> dict[str, dict[str, Any]]:
-        """email -> the Contact a rep converted that person's Lead into, whatever the Contact's own email.
-
-        A converted Lead is read-only (``CANNOT_UPDATE_CONVERTED_LEAD``) and keeps our sync key, so
-        neither an update nor an idempotent create can go to it: the person is written to its Contact.
-        """
-        converted = self.conn.find("Lead", "Email", emails, ["Email", "ConvertedContactId", "CreatedDate"],
-                                   where="IsConverted = true", failed=failed)
-        by_contact: dict[str, str] = {}
-        for rec in sorted(converted, key=lambda r: r.get("CreatedDate") or ""):
-            if rec.get("ConvertedContactId"):
-                by_contact.setdefault(str(rec["ConvertedContactId"]), (rec.get("Email") or "").strip().lower())
-        lost: dict[str, str] = {}
-        found = self.find_people(od, list(by_contact), fields, None, lost, match_field="Id")
-        failed.update({by_contact[cid]: reason for cid, reason in lost.items() if cid in by_contact})
-        return {by_contact[cid]: rec for cid, rec in found.items() if cid in by_contact}
-
-
-# ------------------------------------------------------------------------------------------
-# HubSpot
-# ------------------------------------------------------------------------------------------
-
-class _HubSpotPass(_Pass):
-    def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
-        id_property = od.sync_key_field or "email"
-        inputs = []
-        for p in creates:
-            props = {k: _hubspot_value(v) for k, v in p.payload.items() if v is not None}
-            props[id_property] = p.key
-            inputs.append((p.key, props))
-        return list(self.conn.upsert(od.api_name, id_property, inputs))
-
-    def _update(self, od: ObjectDef, updates: list[_Pending]) -> list[RecordResult]:
-        inputs = [(p.key, p.crm_id, {k: _hubspot_value(v) for k, v in p.payload.items() if v is not None})
-                  for p in updates]
-        return list(self.conn.update(od.api_name, inputs))
-
-    def _current(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return {"id": obj["id"], **(obj.get("properties") or {})}
-
-    company_object = OBJECTS["hubspot"]["company"]
-    company_name_field = "name"
-    person_object = OBJECTS["hubspot"]["contact"]
-    person_objects = (OBJECTS["hubspot"]["contact"],)
-
-    def find_companies(self, od: ObjectDef, domains: list[str], fields: list[str],
-                       failed: dict[str, str]) -> dict[str, dict[str, Any]]:
-        """Our own companies by the unique sync key (batch read); the rest by domain (search).
-
-        The domain a rep typed may be any spelling (``https://www.acme.io/about``), so companies
-        are matched on the normalised domain, never on the raw text: see :meth:`by_domain`.
-        """
-        schema = self.schema(od)
-        props = [f for f in fields if f in schema.fields]
-        found: dict[str, dict[str, Any]] = {}
-        key_prop = od.sync_key_field
-        if key_prop and key_prop in schema.fields:
-            for k, obj in self.conn.read(od.api_name, key_prop, domains, props + [key_prop], failed=failed).items():
-                found[k.strip().lower()] = self._current(obj)
-        rest = [k for k in domains if k not in found and k not in failed]
-        if rest and "domain" in schema.fields:
-            matches = self.by_domain(od, rest, props + ([key_prop] if key_prop else []), failed)
-            matches = sorted(matches, key=lambda o: int(o["id"]) if str(o["id"]).isdigit() else 0)
-            wanted = {k for k in rest if k not in failed}
-            doms = normalise_domains([(o.get("properties") or {}).get("domain") for o in matches])
-            for obj, dom in zip(matches, doms, strict=True):
-                current = self._current(obj)
-                if dom in wanted and dom not in found and not self.owned_by_another_key(od, current, dom):
-                    found[dom] = current  # the oldest company with that domain wins
-        return found
-
-    def by_domain(self, od: ObjectDef, keys: list[str], props: list[str], failed: dict[str, str]) -> list[dict]:
-        """Companies whose ``domain`` may normalise to one of ``keys``, the cheapest way.
-
-        A search can OR only 5 ``CONTAINS_TOKEN *acme.io*`` filters, so looking for each key costs
-        a call per 5 keys. Count first: when the portal has no company with a domain there is
-        nothing to find (a first sync); when reading every company that has one takes fewer
-        calls (200 a page, up to search's 10,000), read them all and match here.
-        """
-        try:
-            total = self.conn.count_having(od.api_name, "domain")
-            if total == 0:
-                return []
-            pages = math.ceil(total / HUBSPOT_SEARCH_PAGE)
-            if total <= HUBSPOT_SEARCH_RESULTS and pages <= math.ceil(len(keys) / HUBSPOT_SEARCH_GROUPS):
-                return list(self.conn.search_having(od.api_name, "domain", props))
-        except (ApiLimitExhausted, AuthenticationError):
-            raise
-        except CrmError as exc:
-            for k in keys:
-                failed.setdefault(k, str(exc))
-            return []
-        return list(self.conn.search_containing(od.api_name, "domain", {k: display_forms(k) for k in keys}, props,
-                                                failed=failed))
-
-    def persons(self, frame: pl.DataFrame, company_ids: dict[str, str]) -> None:
-        od = OBJECTS["hubspot"]["contact"]
-        s = self.settings.objects.hubspot.contact
-        cannot_read = self.refused(od, "read")
-        if cannot_read:
-            self.fail_all(od, frame[KEY], *cannot_read)
-            return
-        frame = with_fingerprint(_with_company_id(frame, company_ids), self.signature(od))
-        desired = build_desired(od, s, frame, workflow=self.workflow, schema=self.schema(od),
-                                path=self.settings.path("contact"))
-        d = desired.frame
-        invalid = d.filter(pl.col(INVALID).is_not_null())
-        self.fail_all(od, invalid[KEY], "invalid_email", "not a valid e-mail address; fix it in the warehouse")
-        unchanged, in_play = self.split_by_state(d.filter(pl.col(INVALID).is_null()), "person")
-        if self.gap(od):
-            self.fail_gap(od, pl.concat([unchanged[KEY], in_play[KEY]]))
-            return
-        self.log.add_bulk(od.api_name, unchanged[KEY], "unchanged", "unchanged", crm_ids=unchanged["crm_id"])
-        if in_play.is_empty():
-            return
-        schema = self.schema(od)
-        props = [f for f in desired.fields if f in schema.fields]
-        failed: dict[str, str] = {}
-        found = {k.lower(): self._current(o) for k, o in
-                 self.conn.read(od.api_name, "email", in_play[KEY].to_list(), props, failed=failed).items()}
-        linked: dict[str, list[str]] = {}
-        to_check = [found[r[KEY]]["id"] for r in _rows(in_play) if r[KEY] in found and r[COMPANY_ID]]
-        if to_check:
-            unread: dict[str, str] = {}
-            linked = self.conn.associations("contacts", "companies", to_check, failed=unread)
-            by_id = {cur["id"]: k for k, cur in found.items()}
-            for contact_id, err in unread.items():
-                failed.setdefault(by_id[contact_id], err)
-        in_play = self.drop_failed_reads(od, in_play, failed)
-        pending: list[_Pending] = []
-        for row in _rows(in_play.filter(pl.col(KEY).is_in(list(found)))):
-            cur = found[row[KEY]]
-            needs_link = row[COMPANY_ID] and not linked.get(cur["id"])
-            p = self.classify(od, row, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
-                              link_to=row[COMPANY_ID] if needs_link else None)
-            if p:
-                pending.append(p)
-        new = in_play.filter(~pl.col(KEY).is_in(list(found)))
-        chunks: Iterable[list[_Pending]] = ()
-        if not s.create:
-            self.skip_all(od, new[KEY], "create_disabled")
-        elif cannot_create := self.refused(od, "create"):
-            self.fail_all(od, new[KEY], *cannot_create)
-        else:
-            chunks = self.new_records(od, new, desired.modes, link=True, deleted=_deleted(new))
-        if self.mode == "plan":
-            self.plan_only(pending)
-            for _ in chunks:
-                pass
-            return
-        for batch in (pending, *chunks):
-            self.write_contacts(batch)
-
-    def write_contacts(self, pending: list[_Pending]) -> None:
-        """Write contacts, then link each to its company; a failed link fails the record (retried next run)."""
-        field_writes = [p for p in pending if p.payload]
-        results = self.write(field_writes, "contacts")
-        results += [(p, RecordResult(p.key, True, crm_id=p.crm_id)) for p in pending if not p.payload]
-        pairs = [(p.key, r.crm_id or p.crm_id, p.company_id) for p, r in results
-                 if r.ok and p.company_id and (r.crm_id or p.crm_id)]
-        link_results: dict[str, RecordResult] = {}
-        link_error: str | None = None
-        if pairs and not self.stopped:
-            try:
-                link_results = {r.key: r for r in self.conn.associate_default("contacts", "companies", pairs)}
-            except ApiLimitExhausted as exc:
-                self.stopped = str(exc)
-            except AuthenticationError:
-                raise
-            except CrmError as exc:
-                link_error = str(exc)
-        final: list[tuple[_Pending, RecordResult]] = []
-        for p, r in results:
-            lr = link_results.get(p.key)
-            if r.ok and p.company_id and (lr is None or not lr.ok):
-                msg = lr.message if lr else (self.stopped or link_error or "company link not written")
-                r = RecordResult(p.key, False, crm_id=r.crm_id or p.crm_id, error_code="link_failed", message=msg)
-            final.append((p, r))
-        self.settle(final)
-
-
-# ------------------------------------------------------------------------------------------
 
 def run_workflow(
     workflow: str,
@@ -1029,7 +674,11 @@ def run_workflow(
     ramp_settings = settings.ramp(workflow) if enabled else None
     if ramp_settings is not None and segment is None:
         segment = segment_hash(workflow)  # a segment the project cannot state stops the run here
-    cls = _SalesforcePass if crm == "salesforce" else _HubSpotPass
+    # Imported here: each CRM's pass builds on this module's _Pass.
+    from dagster_pipeline.sync.hubspot_pass import HubSpotPass
+    from dagster_pipeline.sync.salesforce_pass import SalesforcePass
+
+    cls = SalesforcePass if crm == "salesforce" else HubSpotPass
     calls_before = _calls(connector)
     p = cls(workflow, settings, connector, store, mode=mode, full_refresh=full_refresh, run_id=run_id,
             progress=progress, sample_size=sample_size)

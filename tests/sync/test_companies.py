@@ -11,7 +11,7 @@ import pytest
 from hubspot.crm.companies import SimplePublicObjectInputForCreate as CompanyInput
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId
 
-import dagster_pipeline.sync.engine as engine
+import dagster_pipeline.sync.hubspot_pass as hubspot_pass
 from tests.sync.conftest import Runner, outcome
 from tests.sync.frames import companies, company, person, persons
 
@@ -117,7 +117,7 @@ def test_a_crm_website_in_any_spelling_is_matched_not_duplicated(runner: Runner)
 def test_hubspot_searches_each_domain_when_reading_every_company_would_cost_more(
         hs_runner: Runner, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     hs_runner.setup()
-    monkeypatch.setattr(engine, "HUBSPOT_SEARCH_PAGE", 1)  # as if the portal held far more companies than we look for
+    monkeypatch.setattr(hubspot_pass, "HUBSPOT_SEARCH_PAGE", 1)  # as if the portal held far more companies
     existing, lookalike, linked, p, c = rep_world(hs_runner)
     sandbox.admin("hubspot", "DELETE", "calls")
     result = hs_runner.sync(p, c)
