@@ -30,6 +30,9 @@ class FieldInfo:
     updateable: bool = True
     required_on_create: bool = False
     options: tuple[str, ...] | None = None  # allowed values of a *restricted* picklist / enumeration
+    # The lowest and highest value the CRM stores (numbers: the field's digits; dates and
+    # datetimes: Salesforce's 1700-01-01 .. 4000-12-31), both inclusive; None: no known limit.
+    bounds: tuple[Any, Any] | None = None
     unique: bool = False
     external_id: bool = False
     custom: bool = False

@@ -195,6 +195,14 @@ def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) ->
                     pl.when(col.str.len_chars() > info.length).then(pl.lit(f"truncated:{name}")).otherwise(None)
                 )
                 col = col.str.slice(0, info.length)
+        if info.bounds is not None and (dtype.is_numeric() or dtype.is_temporal()):
+            # Past what the field holds the CRM refuses the whole record (Salesforce:
+            # NUMBER_OUTSIDE_VALID_RANGE, a datetime before 1700); like a picklist miss, the value
+            # is left out with a note and the rest of the record is written.
+            lo, hi = info.bounds
+            out_of_range = col.is_not_null() & ((col < pl.lit(lo)) | (col > pl.lit(hi)))
+            notes.append(pl.when(out_of_range).then(pl.lit(f"out_of_range:{name}")).otherwise(None))
+            col = pl.when(out_of_range).then(None).otherwise(col)
         if info.options is not None:
             options = pl.lit(pl.Series(list(info.options), dtype=pl.Utf8)).implode()
             bad = col.is_not_null() & ~col.cast(pl.Utf8).is_in(options)
