@@ -14,6 +14,7 @@ writes only changed fields), never a wrong write.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -200,7 +201,8 @@ def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) ->
             # NUMBER_OUTSIDE_VALID_RANGE, a datetime before 1700); like a picklist miss, the value
             # is left out with a note and the rest of the record is written.
             lo, hi = info.bounds
-            out_of_range = col.is_not_null() & ((col < pl.lit(lo)) | (col > pl.lit(hi)))
+            cmp = _in_bound_terms(col, dtype, lo)
+            out_of_range = col.is_not_null() & ((cmp < pl.lit(lo)) | (cmp > pl.lit(hi)))
             notes.append(pl.when(out_of_range).then(pl.lit(f"out_of_range:{name}")).otherwise(None))
             col = pl.when(out_of_range).then(None).otherwise(col)
         if info.options is not None:
@@ -210,6 +212,18 @@ def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) ->
             col = pl.when(bad).then(None).otherwise(col)
         out.append(col.alias(name))
     return out, notes
+
+
+def _in_bound_terms(col: pl.Expr, dtype: pl.DataType, bound: object) -> pl.Expr:
+    """``col`` comparable with ``bound``: a datetime bound is naive UTC, so an aware column is
+    converted to UTC first and a date column read as midnight; a date bound takes the date."""
+    if isinstance(bound, dt.datetime):
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone:
+            return col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return col.cast(pl.Datetime("us"))
+    if isinstance(bound, dt.date):
+        return col.cast(pl.Date)
+    return col
 
 
 def with_fingerprint(sync_frame: pl.DataFrame, signature: str) -> pl.DataFrame:

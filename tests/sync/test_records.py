@@ -59,6 +59,28 @@ def test_schema_trims_long_text_and_blanks_bad_picklist_values_with_a_note() -> 
     assert sorted(row[NOTES]) == ["invalid_option:LeadSource", "truncated:Title"]
 
 
+def test_values_past_a_fields_bounds_are_left_out_with_a_note_whatever_the_column_type() -> None:
+    """A model may hold time-zone-aware datetimes, or dates where the field holds datetimes: the
+    bounds are compared in the field's own terms (UTC), never failing the run."""
+    import datetime as dt
+
+    when = FieldInfo("Warmly_Last_Seen__c", "datetime", custom=True,
+                     bounds=(dt.datetime(1700, 1, 1), dt.datetime(4000, 12, 31)))
+    employees = FieldInfo("NumberOfEmployees", "int", bounds=(-99_999_999, 99_999_999))
+    schema = lead_schema(when, employees)
+    p = persons(person("ann@acme.io", last_seen_at=dt.datetime(1, 1, 1), company_employee_count=10**9),
+                person("bob@acme.io", last_seen_at=dt.datetime(2026, 1, 1), company_employee_count=-5))
+    s = parse_settings({}).object("lead")
+    for frame in (p, p.with_columns(pl.col("last_seen_at").dt.replace_time_zone("UTC")),
+                  p.with_columns(pl.col("last_seen_at").dt.replace_time_zone("Europe/Berlin")),
+                  p.with_columns(pl.col("last_seen_at").cast(pl.Date))):
+        d = build_desired(LEAD, s, frame, workflow="website_visitor", schema=schema)
+        ann, bob = d.frame.sort(KEY).rows(named=True)
+        assert (ann["Warmly_Last_Seen__c"], ann["NumberOfEmployees"]) == (None, None)
+        assert sorted(ann[NOTES]) == ["out_of_range:NumberOfEmployees", "out_of_range:Warmly_Last_Seen__c"]
+        assert (bob["Warmly_Last_Seen__c"] is not None, bob["NumberOfEmployees"], bob[NOTES]) == (True, -5, [])
+
+
 def test_fields_the_org_lacks_are_dropped_not_sent() -> None:
     schema = lead_schema()
     del schema.fields["Phone"]
