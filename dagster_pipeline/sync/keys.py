@@ -19,7 +19,8 @@ when matching. A person's key is the email, trimmed and lower-cased.
 that are synced and the ones that cannot be:
 
 - a row whose key is null, blank, has no host or whose host is no host name (one label such as
-  ``localhost``, an empty label, whitespace or a control character inside) fails with ``missing_key``. Having no key it
+  ``localhost``, an empty label, whitespace or a control character inside, a name the IDNA codec
+  refuses) fails with ``missing_key``. Having no key it
   cannot be named by one, so the sync log names it by its place in the model:
   ``(row 17: email is blank)`` — the 1-based row number in the order the warehouse returned
   the model to this run (a partitioned run: within its days' rows), and what is wrong; the
@@ -57,9 +58,10 @@ _USERINFO = r"^.*@"
 _PORT = r":[0-9]*$"
 _WWW = r"^www\."
 #: A normalised host no company has: one label (``back`` out of ``back\\slash.io``, ``localhost``),
-#: an empty label, or whitespace / a control character inside (``acme corp.com``). Such a row
-#: fails ``missing_key`` ("is not a host name") instead of creating a company with that domain.
-_NOT_A_HOST = r"^[^.]*$|^\.|\.\.|[\s\x00-\x1f\x7f]"
+#: an empty label, whitespace / a control character inside (``acme corp.com``), or non-ASCII left
+#: over (the IDNA codec refused the name: a label over 63 characters). Such a row fails
+#: ``missing_key`` ("is not a host name") instead of creating a company with that domain.
+_NOT_A_HOST = r"^[^.]*$|^\.|\.\.|[\s\x00-\x1f\x7f]|[^\x00-\x7f]"
 
 
 def _idna(host: str) -> str:
