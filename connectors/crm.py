@@ -30,9 +30,12 @@ class FieldInfo:
     updateable: bool = True
     required_on_create: bool = False
     options: tuple[str, ...] | None = None  # allowed values of a *restricted* picklist / enumeration
-    # The lowest and highest value the CRM stores (numbers: the field's digits; dates and
-    # datetimes: Salesforce's 1700-01-01 .. 4000-12-31), both inclusive; None: no known limit.
+    # The first and last date / datetime the CRM stores, both inclusive (Salesforce: 1700-01-01 ..
+    # 4000-12-31); None: no known limit.
     bounds: tuple[Any, Any] | None = None
+    # A number's magnitude must stay below it (Salesforce: 10 ** digits of an int, 10 ** (precision
+    # - scale) of a double or currency); None: no known limit.
+    number_limit: int | None = None
     unique: bool = False
     external_id: bool = False
     custom: bool = False

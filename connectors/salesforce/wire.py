@@ -164,22 +164,19 @@ DATETIME_BOUNDS = (datetime(1700, 1, 1), datetime(4000, 12, 31))
 DATE_BOUNDS = (date(1700, 1, 1), date(4000, 12, 31))
 
 
-def _bounds(d: Mapping[str, Any], kind: FieldKind) -> tuple[Any, Any] | None:
-    """What a field can hold, from describe: an ``int`` has ``digits`` digits, a ``double`` /
-    ``currency`` / ``percent`` ``precision - scale`` before the point (``NUMBER_OUTSIDE_VALID_RANGE``
-    past them); dates and datetimes Salesforce's documented range. Naive datetimes are UTC."""
-    if kind == "datetime":
-        return DATETIME_BOUNDS
-    if kind == "date":
-        return DATE_BOUNDS
+def _bounds(kind: FieldKind) -> tuple[Any, Any] | None:
+    """The dates and datetimes Salesforce stores (naive datetimes are UTC)."""
+    return DATETIME_BOUNDS if kind == "datetime" else DATE_BOUNDS if kind == "date" else None
+
+
+def _number_limit(d: Mapping[str, Any], kind: FieldKind) -> int | None:
+    """What a number's magnitude must stay below, from describe: an ``int`` has ``digits`` digits, a
+    ``double`` / ``currency`` / ``percent`` ``precision - scale`` before the point; past them
+    Salesforce refuses the record (``NUMBER_OUTSIDE_VALID_RANGE``)."""
     if kind == "int" and d.get("digits"):
-        most = 10 ** int(d["digits"]) - 1
-        return (-most, most)
+        return int(10 ** int(d["digits"]))
     if kind == "number" and d.get("precision"):
-        scale = int(d.get("scale") or 0)
-        whole = 10 ** (int(d["precision"]) - scale)
-        top: float | int = whole - 1 if scale == 0 else whole - 10.0 ** -scale
-        return (-top, top)
+        return int(10 ** (int(d["precision"]) - int(d.get("scale") or 0)))
     return None
 
 
@@ -204,7 +201,8 @@ def field_info(d: Mapping[str, Any]) -> FieldInfo:
         unique=bool(d.get("unique", False)),
         external_id=bool(d.get("externalId", False)),
         custom=bool(d.get("custom", False)),
-        bounds=_bounds(d, kind),
+        bounds=_bounds(kind),
+        number_limit=_number_limit(d, kind),
     )
 
 

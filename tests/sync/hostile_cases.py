@@ -8,13 +8,14 @@ values the CRM must hold afterwards, read back through the SDK.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from tests.sync.frames import companies, company, person, persons
+from tests.sync.frames import COMPANY_TYPES, PERSON_TYPES, company, person
 
 CRMS = ("salesforce", "hubspot")
 Outcome = tuple[str, str, str | None]  # action, status, reason
@@ -30,14 +31,21 @@ RTL = "\u0645\u062d\u0645\u062f \u0627\u0644\u0639\u0644\u064a"  # Arabic: right
 YEAR_1 = dt.datetime(1, 1, 1)
 YEAR_9999 = dt.datetime(9999, 12, 31, 23, 59, 59)
 INJECTION = "Back\\slash'); DROP TABLE Lead;--"
+#: A valid address longer than Salesforce's Email field (80): never trimmed, it would be another address.
+LONG_EMAIL = "l" * 60 + "@sales.emea.subsidiary.acme.io"
 NAIVE = dt.datetime(2026, 3, 29, 1, 30)  # no time zone: the warehouse's datetimes are UTC
 #: HubSpot's company industry is an enumeration; Salesforce's Account.Industry is an open picklist.
 INDUSTRY = "COMPUTER_SOFTWARE"
 
+#: The contract's columns, with a few numbers as doubles: a model computing them may hold NaN.
+PERSON_MODEL = pl.Schema({**PERSON_TYPES, "company_employee_count": pl.Float64(), "session_count": pl.Float64()})
+COMPANY_MODEL = pl.Schema({**COMPANY_TYPES, "employee_count": pl.Float64(), "annual_revenue": pl.Float64()})
+
 #: 200 good people around one bad one, all new: they share the CRM's create batches.
 BATCH = [f"b{i:03d}@batch.io" for i in range(200)]
-#: Passes our e-mail check, and each CRM refuses it: Salesforce a leading dot, HubSpot a digit in the TLD.
-BAD_IN_BATCH = ".bad@batch.c0m"
+#: Passes our e-mail check, and each CRM refuses it: Salesforce its length (Lead.Email holds 80),
+#: HubSpot the digit in its top-level domain.
+BAD_IN_BATCH = "l" * 60 + "@refused.by.both.batch.c0m"
 BAD_AT = 117
 
 
@@ -149,8 +157,13 @@ PERSON_CASES: list[Case] = [
     _p("email-unicode-local", "ünïcode@acme.io", INVALID_EMAIL),
     _p("email-idn-domain", "idn@bücher.de", INVALID_EMAIL),
     _p("email-no-tld", "nobody@localhost", INVALID_EMAIL),
-    _p("email-leading-dot", ".lead@acme.io",
-       {"salesforce": ("create", "failed", "INVALID_EMAIL_ADDRESS"), "hubspot": CREATED}),
+    _p("email-leading-dot", ".lead@acme.io", INVALID_EMAIL),
+    _p("email-double-dot", "dd..dots@acme.io", INVALID_EMAIL),
+    _p("email-dot-before-at", "dot.@acme.io", INVALID_EMAIL),
+    _p("email-local-part-over-64", "x" * 65 + "@acme.io", INVALID_EMAIL),
+    _p("email-longer-than-the-field", LONG_EMAIL,
+       {"salesforce": ("create", "failed", "STRING_TOO_LONG"), "hubspot": CREATED},
+       crm={"hubspot": {"email": LONG_EMAIL}}),
     _p("email-digit-tld", "tld@acme.c0m", {"salesforce": CREATED, "hubspot": ("create", "failed", "INVALID_EMAIL")}),
     # -- case and space variants, duplicate keys in one batch ------------------------------------------
     _p("email-case-and-space", " Case@Acme.IO ", CREATED, title="Kept"),
@@ -173,6 +186,11 @@ PERSON_CASES: list[Case] = [
     _p("number-negative", "neg@acme.io", CREATED, company_employee_count=-5, session_count=-3,
        crm={"salesforce": {"NumberOfEmployees": -5, "Warmly_Session_Count__c": -3},
             "hubspot": {"warmly_session_count": -3}}),
+    _p("number-nan-and-infinity", "nan@acme.io", CREATED, company_employee_count=math.nan, session_count=math.inf,
+       note={"salesforce": "not_a_number:NumberOfEmployees; not_a_number:Warmly_Session_Count__c",
+             "hubspot": "not_a_number:warmly_session_count"},
+       crm={"salesforce": {"NumberOfEmployees": None, "Warmly_Session_Count__c": None, "Title": "VP Sales"},
+            "hubspot": {"warmly_session_count": None, "jobtitle": "VP Sales"}}),
     _p("date-year-1", "y1@acme.io", CREATED, first_seen_at=YEAR_1, last_seen_at=YEAR_1,
        note={"salesforce": "out_of_range:Warmly_First_Seen__c; out_of_range:Warmly_Last_Seen__c", "hubspot": None},
        crm={"salesforce": {"Warmly_First_Seen__c": None, "Title": "VP Sales"},
@@ -216,6 +234,7 @@ COMPANY_CASES: list[Case] = [
     _c("domain-backslash", "back\\slash.io", None, MISSING_KEY, missing="domain is not a host name"),
     _c("domain-space-inside", "acme corp.com", None, MISSING_KEY, missing="domain is not a host name"),
     _c("domain-single-label", "localhost", None, MISSING_KEY, missing="domain is not a host name"),
+    _c("domain-idna-refused", "bücher" + "x" * 70 + ".de", None, MISSING_KEY, missing="domain is not a host name"),
     _c("domain-null", None, None, MISSING_KEY, missing="domain is null"),
     _c("domain-blank", "  ", None, MISSING_KEY, missing="domain is blank"),
     _c("domain-scheme-only", "https://", None, MISSING_KEY, missing="domain has no host"),
@@ -236,6 +255,12 @@ COMPANY_CASES: list[Case] = [
             "hubspot": {"numberofemployees": 10**12, "annualrevenue": 10**18}}),
     _c("company-number-negative", "neg.io", "neg.io", CREATED, employee_count=-1, annual_revenue=-5,
        crm=both(e=("NumberOfEmployees", "numberofemployees", -1), r=("AnnualRevenue", "annualrevenue", -5))),
+    _c("company-number-nan-and-infinity", "nan.io", "nan.io", CREATED, employee_count=math.nan,
+       annual_revenue=-math.inf,
+       note={"salesforce": "not_a_number:NumberOfEmployees; not_a_number:AnnualRevenue",
+             "hubspot": "not_a_number:numberofemployees; not_a_number:annualrevenue"},
+       crm={"salesforce": {"NumberOfEmployees": None, "AnnualRevenue": None},
+            "hubspot": {"numberofemployees": None, "annualrevenue": None}}),
     _c("company-date-year-1", "y1.io", "y1.io", CREATED, first_seen_at=YEAR_1, last_seen_at=YEAR_9999,
        note={"salesforce": "out_of_range:Warmly_First_Seen__c; out_of_range:Warmly_Last_Seen__c", "hubspot": None},
        crm={"salesforce": {"Warmly_First_Seen__c": None},
@@ -269,6 +294,6 @@ def batch_people() -> list[dict[str, Any]]:
 
 def models() -> tuple[pl.DataFrame, pl.DataFrame]:
     """The person model (every person case, then the batch of 200) and the company model."""
-    p = persons(*[c.row for c in PERSON_CASES], *batch_people())
-    c = companies(*[c.row for c in COMPANY_CASES], company("batch.io", industry=INDUSTRY))
+    p = pl.DataFrame([*[c.row for c in PERSON_CASES], *batch_people()], schema=PERSON_MODEL)
+    c = pl.DataFrame([*[c.row for c in COMPANY_CASES], company("batch.io", industry=INDUSTRY)], schema=COMPANY_MODEL)
     return p, c

@@ -120,12 +120,13 @@ def test_field_info_kinds(sf_type: str, kind: str) -> None:
 
 def test_field_info_bounds_from_describe() -> None:
     """What a field can hold, so a value past it is left out rather than failing the whole record."""
-    assert field_info(_describe_field(type="int", digits=8)).bounds == (-99_999_999, 99_999_999)
-    assert field_info(_describe_field(type="currency", precision=18, scale=0)).bounds == (-(10**18 - 1), 10**18 - 1)
-    assert field_info(_describe_field(type="double", precision=5, scale=2)).bounds == (-999.99, 999.99)
+    assert field_info(_describe_field(type="int", digits=8)).number_limit == 10**8
+    assert field_info(_describe_field(type="currency", precision=18, scale=0)).number_limit == 10**18
+    assert field_info(_describe_field(type="double", precision=5, scale=2)).number_limit == 1000
     assert field_info(_describe_field(type="datetime")).bounds == (datetime(1700, 1, 1), datetime(4000, 12, 31))
     assert field_info(_describe_field(type="date")).bounds == (date(1700, 1, 1), date(4000, 12, 31))
-    assert field_info(_describe_field(type="string", length=80)).bounds is None
+    text = field_info(_describe_field(type="string", length=80))
+    assert (text.bounds, text.number_limit) == (None, None)
 
 
 def test_field_info_flags() -> None:
