@@ -170,7 +170,11 @@ def key_rows(frame: pl.DataFrame, entity: Entity, *, obj: str, model: str) -> Ke
     if entity == "company" and column in frame.columns:
         numbered = numbered.with_columns(pl.col(KEY).alias(column))
     if entity == "person" and "company_domain" in frame.columns:
-        numbered = numbered.with_columns(domain_keys(frame["company_domain"]).alias("company_domain"))
+        # A person's company that is no host name links to nothing and is not written as the
+        # person's website (Lead.Website = "back" out of "back\\slash.io" would be junk).
+        company = domain_keys(frame["company_domain"])
+        company = pl.select(pl.when(company.str.contains(_NOT_A_HOST)).then(None).otherwise(company)).to_series()
+        numbered = numbered.with_columns(company.alias("company_domain"))
     hints = [c for c in HINT_COLUMNS[entity] if c in frame.columns]
     flags = numbered.select(ROW, KEY, "__raw", "__not_host", *hints, pl.col(KEY).is_not_null().alias("__has"),
                             (pl.col(KEY).is_not_null() & pl.col(KEY).is_first_distinct()).alias("__first"))

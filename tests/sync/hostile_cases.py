@@ -209,7 +209,10 @@ PERSON_CASES: list[Case] = [
     _p("picklist-hit", "working@acme.io", CREATED, intent_signal="Working - Contacted",
        crm={"salesforce": {"Status": "Working - Contacted"}}),
     # -- the company a person links to, spelled another way ---------------------------------------------
-    _p("company-domain-spelling", "www@acme.io", CREATED, domain="https://WWW.Acme.io:443/about?x=1"),
+    _p("company-domain-spelling", "www@acme.io", CREATED, domain="https://WWW.Acme.io:443/about?x=1",
+       crm={"salesforce": {"Website": "acme.io"}, "hubspot": {"website": "acme.io"}}),
+    _p("company-domain-not-a-host", "nohost@acme.io", CREATED, domain="back\\slash.io", company_name="Back",
+       crm={"salesforce": {"Website": None, "Company": "Back"}, "hubspot": {"website": None, "company": "Back"}}),
 ]
 
 COMPANY_CASES: list[Case] = [

@@ -43,12 +43,13 @@ from tests.sync.hostile_cases import (
     models,
 )
 
-SF_PERSON = ["Id", "Email", "FirstName", "LastName", "Title", "Company", "Status", "NumberOfEmployees",
+SF_PERSON = ["Id", "Email", "FirstName", "LastName", "Title", "Company", "Website", "Status", "NumberOfEmployees",
              "Warmly_Session_Count__c", "Warmly_First_Seen__c", "Warmly_Last_Seen__c", "Warmly_Top_Pages__c",
              "Warmly_Sync_Key__c"]
 SF_COMPANY = ["Id", "Name", "Website", "Industry", "NumberOfEmployees", "AnnualRevenue", "Warmly_First_Seen__c",
               "Warmly_Last_Seen__c", "Warmly_Sync_Key__c"]
-HS_PERSON = ["email", "firstname", "lastname", "jobtitle", "company", "warmly_session_count", "warmly_first_seen",
+HS_PERSON = ["email", "firstname", "lastname", "jobtitle", "company", "website", "warmly_session_count",
+             "warmly_first_seen",
              "warmly_last_seen", "warmly_top_pages"]
 HS_COMPANY = ["name", "domain", "industry", "numberofemployees", "annualrevenue", "warmly_first_seen",
               "warmly_last_seen", "warmly_sync_key"]

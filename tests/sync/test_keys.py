@@ -50,6 +50,10 @@ def test_a_domain_that_is_no_host_name_fails_missing_key_and_makes_no_company() 
     assert keyed.frame[KEY].to_list() == ["acme.io", "o'brien.com"]
     assert keyed.dropped.select("key", "reason").rows() == [
         (f"(row {n}: domain is not a host name)", "missing_key") for n in (2, 3, 4, 5, 7)]
+    # A person's company that is no host name links to nothing (and is not written as a website).
+    people = key_rows(persons(person("a@x.io", "back\\slash.io"), person("b@x.io", "https://www.X.io/")), "person",
+                      obj="Lead", model="m")
+    assert people.frame["company_domain"].to_list() == [None, "x.io"]
 
 
 def test_frames_and_single_values_are_keyed_alike() -> None:
