@@ -36,6 +36,8 @@ class FieldInfo:
     # A number's magnitude must stay below it (Salesforce: 10 ** digits of an int, 10 ** (precision
     # - scale) of a double or currency); None: no known limit.
     number_limit: int | None = None
+    # Digits a number keeps after the point (Salesforce rounds half away from zero to its scale).
+    scale: int | None = None
     unique: bool = False
     external_id: bool = False
     custom: bool = False

@@ -203,6 +203,7 @@ def field_info(d: Mapping[str, Any]) -> FieldInfo:
         custom=bool(d.get("custom", False)),
         bounds=_bounds(kind),
         number_limit=_number_limit(d, kind),
+        scale=int(d.get("scale") or 0) if kind == "number" and d.get("precision") else None,
     )
 
 

@@ -216,6 +216,10 @@ def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema,
             nan = col.is_nan() | col.is_infinite()
             notes.append(pl.when(nan).then(pl.lit(f"not_a_number:{name}")).otherwise(None))
             col = pl.when(nan).then(None).otherwise(col)
+            if info.scale is not None:
+                # What the CRM will hold: 1234.5 in a currency of scale 0 is stored 1235, and
+                # compared unrounded it would be drift on every reconcile, rewritten each time.
+                col = col.round(info.scale, mode="half_away_from_zero")
         # Past what the field holds the CRM refuses the whole record (Salesforce:
         # NUMBER_OUTSIDE_VALID_RANGE, a datetime before 1700); like a picklist miss, the value is
         # left out with a note and the rest of the record is written.

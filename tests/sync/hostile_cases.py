@@ -264,6 +264,8 @@ COMPANY_CASES: list[Case] = [
              "hubspot": "not_a_number:numberofemployees; not_a_number:annualrevenue"},
        crm={"salesforce": {"NumberOfEmployees": None, "AnnualRevenue": None},
             "hubspot": {"numberofemployees": None, "annualrevenue": None}}),
+    _c("company-revenue-with-cents", "cents.io", "cents.io", CREATED, annual_revenue=1234.5,
+       crm={"salesforce": {"AnnualRevenue": 1235}, "hubspot": {"annualrevenue": "1234.5"}}),
     _c("company-date-year-1", "y1.io", "y1.io", CREATED, first_seen_at=YEAR_1, last_seen_at=YEAR_9999,
        note={"salesforce": "out_of_range:Warmly_First_Seen__c; out_of_range:Warmly_Last_Seen__c", "hubspot": None},
        crm={"salesforce": {"Warmly_First_Seen__c": None},

@@ -123,6 +123,7 @@ def test_field_info_bounds_from_describe() -> None:
     assert field_info(_describe_field(type="int", digits=8)).number_limit == 10**8
     assert field_info(_describe_field(type="currency", precision=18, scale=0)).number_limit == 10**18
     assert field_info(_describe_field(type="double", precision=5, scale=2)).number_limit == 1000
+    assert field_info(_describe_field(type="double", precision=5, scale=2)).scale == 2
     assert field_info(_describe_field(type="datetime")).bounds == (datetime(1700, 1, 1), datetime(4000, 12, 31))
     assert field_info(_describe_field(type="date")).bounds == (date(1700, 1, 1), date(4000, 12, 31))
     text = field_info(_describe_field(type="string", length=80))
