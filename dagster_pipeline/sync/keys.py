@@ -59,9 +59,10 @@ _PORT = r":[0-9]*$"
 _WWW = r"^www\."
 #: A normalised host no company has: one label (``back`` out of ``back\\slash.io``, ``localhost``),
 #: an empty label, whitespace / a control character inside (``acme corp.com``), or non-ASCII left
-#: over (the IDNA codec refused the name: a label over 63 characters). Such a row fails
-#: ``missing_key`` ("is not a host name") instead of creating a company with that domain.
-_NOT_A_HOST = r"^[^.]*$|^\.|\.\.|[\s\x00-\x1f\x7f]|[^\x00-\x7f]"
+#: over (the IDNA codec refused the name), a label over 63 characters or a name over 253 (DNS's
+#: limits, RFC 1035). Such a row fails ``missing_key`` ("is not a host name") instead of creating
+#: a company with that domain.
+_NOT_A_HOST = r"^[^.]*$|^\.|\.\.|[\s\x00-\x1f\x7f]|[^\x00-\x7f]|[^.]{64}|^.{254}"
 
 
 def _idna(host: str) -> str:
