@@ -30,6 +30,14 @@ class FieldInfo:
     updateable: bool = True
     required_on_create: bool = False
     options: tuple[str, ...] | None = None  # allowed values of a *restricted* picklist / enumeration
+    # The first and last date / datetime the CRM stores, both inclusive (Salesforce: 1700-01-01 ..
+    # 4000-12-31); None: no known limit.
+    bounds: tuple[Any, Any] | None = None
+    # A number's magnitude must stay below it (Salesforce: 10 ** digits of an int, 10 ** (precision
+    # - scale) of a double or currency); None: no known limit.
+    number_limit: int | None = None
+    # Digits a number keeps after the point (Salesforce rounds half away from zero to its scale).
+    scale: int | None = None
     unique: bool = False
     external_id: bool = False
     custom: bool = False

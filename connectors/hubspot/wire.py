@@ -111,7 +111,8 @@ def wire_value(value: Any) -> str:
     if isinstance(value, dt.datetime):
         v = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         v = v.astimezone(dt.UTC)
-        return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
+        # isoformat, not strftime: strftime("%Y") writes year 1 as "1", which HubSpot cannot parse.
+        return v.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():

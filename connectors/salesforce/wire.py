@@ -50,7 +50,8 @@ def to_wire(field: str, value: Any) -> Any:
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidValue(field, "datetime has no time zone")
         utc = value.astimezone(timezone.utc)
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        # isoformat, not strftime: strftime("%Y") writes year 1 as "1", which Salesforce cannot parse.
+        return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
     if isinstance(value, date):
         return value.isoformat()
     raise InvalidValue(field, f"values of type {type(value).__name__} are not supported")
@@ -157,6 +158,28 @@ _KINDS: dict[str, FieldKind] = {
 }
 
 
+#: The dates and datetimes Salesforce stores: 1700-01-01T00:00:00Z to 4000-12-31T00:00:00Z GMT
+#: (Data Loader guide, "Data Import Dates"). Values out of it are refused, so they are left out.
+DATETIME_BOUNDS = (datetime(1700, 1, 1), datetime(4000, 12, 31))
+DATE_BOUNDS = (date(1700, 1, 1), date(4000, 12, 31))
+
+
+def _bounds(kind: FieldKind) -> tuple[Any, Any] | None:
+    """The dates and datetimes Salesforce stores (naive datetimes are UTC)."""
+    return DATETIME_BOUNDS if kind == "datetime" else DATE_BOUNDS if kind == "date" else None
+
+
+def _number_limit(d: Mapping[str, Any], kind: FieldKind) -> int | None:
+    """What a number's magnitude must stay below, from describe: an ``int`` has ``digits`` digits, a
+    ``double`` / ``currency`` / ``percent`` ``precision - scale`` before the point; past them
+    Salesforce refuses the record (``NUMBER_OUTSIDE_VALID_RANGE``)."""
+    if kind == "int" and d.get("digits"):
+        return int(10 ** int(d["digits"]))
+    if kind == "number" and d.get("precision"):
+        return int(10 ** (int(d["precision"]) - int(d.get("scale") or 0)))
+    return None
+
+
 def field_info(d: Mapping[str, Any]) -> FieldInfo:
     """One ``fields[]`` entry of ``GET sobjects/{Type}/describe`` as a :class:`FieldInfo`."""
     createable = bool(d.get("createable", False))
@@ -166,9 +189,10 @@ def field_info(d: Mapping[str, Any]) -> FieldInfo:
         options = tuple(
             str(p["value"]) for p in d.get("picklistValues") or [] if p.get("active", True) and "value" in p
         )
+    kind = _KINDS.get(str(d.get("type", "")).lower(), "other")
     return FieldInfo(
         name=str(d["name"]),
-        kind=_KINDS.get(str(d.get("type", "")).lower(), "other"),
+        kind=kind,
         length=int(d["length"]) if d.get("length") else None,
         createable=createable,
         updateable=bool(d.get("updateable", False)),
@@ -177,6 +201,9 @@ def field_info(d: Mapping[str, Any]) -> FieldInfo:
         unique=bool(d.get("unique", False)),
         external_id=bool(d.get("externalId", False)),
         custom=bool(d.get("custom", False)),
+        bounds=_bounds(kind),
+        number_limit=_number_limit(d, kind),
+        scale=int(d.get("scale") or 0) if kind == "number" and d.get("precision") else None,
     )
 
 

@@ -94,7 +94,8 @@ def now_iso() -> str:
 
 def format_datetime(value: dt.datetime) -> str:
     value = value.astimezone(dt.timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    # isoformat pads the year to four digits (strftime("%Y") writes year 1 as "1").
+    return value.replace(tzinfo=None, microsecond=0).isoformat() + f".{value.microsecond // 1000:03d}+0000"
 
 
 _DATETIME_RE = re.compile(

@@ -32,7 +32,8 @@ def _hubspot_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
         v = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return v.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
+        # isoformat, not strftime: strftime("%Y") writes year 1 as "1", which HubSpot cannot parse.
+        return v.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():

@@ -18,7 +18,9 @@ when matching. A person's key is the email, trimmed and lower-cased.
 **Every row accounted for.** Before anything else a sync model's rows are split into the ones
 that are synced and the ones that cannot be:
 
-- a row whose key is null, blank or has no host fails with ``missing_key``. Having no key it
+- a row whose key is null, blank, has no host or whose host is no host name (one label such as
+  ``localhost``, an empty label, whitespace or a control character inside, a name the IDNA codec
+  refuses) fails with ``missing_key``. Having no key it
   cannot be named by one, so the sync log names it by its place in the model:
   ``(row 17: email is blank)`` — the 1-based row number in the order the warehouse returned
   the model to this run (a partitioned run: within its days' rows), and what is wrong; the
@@ -55,6 +57,12 @@ _AUTHORITY = r"^([^/?#\\]*)"
 _USERINFO = r"^.*@"
 _PORT = r":[0-9]*$"
 _WWW = r"^www\."
+#: A normalised host no company has: one label (``back`` out of ``back\\slash.io``, ``localhost``),
+#: an empty label, whitespace / a control character inside (``acme corp.com``), or non-ASCII left
+#: over (the IDNA codec refused the name), a label over 63 characters or a name over 253 (DNS's
+#: limits, RFC 1035). Such a row fails ``missing_key`` ("is not a host name") instead of creating
+#: a company with that domain.
+_NOT_A_HOST = r"^[^.]*$|^\.|\.\.|[\s\x00-\x1f\x7f]|[^\x00-\x7f]|[^.]{64}|^.{254}"
 
 
 def _idna(host: str) -> str:
@@ -154,23 +162,32 @@ def key_rows(frame: pl.DataFrame, entity: Entity, *, obj: str, model: str) -> Ke
     raw = frame[column].cast(pl.Utf8) if column in frame.columns else pl.Series(column, [None] * frame.height,
                                                                                   dtype=pl.Utf8)
     key = keys_of(entity, raw)
+    not_host = pl.Series([False] * frame.height, dtype=pl.Boolean)
+    if entity == "company":
+        not_host = key.is_not_null() & key.str.contains(_NOT_A_HOST)
+        key = pl.select(pl.when(not_host).then(None).otherwise(key)).to_series().alias(key.name)
     numbered = frame.with_columns(key.alias(KEY), pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW),
-                                  raw.alias("__raw"))
+                                  raw.alias("__raw"), not_host.alias("__not_host"))
     if entity == "company" and column in frame.columns:
         numbered = numbered.with_columns(pl.col(KEY).alias(column))
     if entity == "person" and "company_domain" in frame.columns:
-        numbered = numbered.with_columns(domain_keys(frame["company_domain"]).alias("company_domain"))
+        # A person's company that is no host name links to nothing and is not written as the
+        # person's website (Lead.Website = "back" out of "back\\slash.io" would be junk).
+        company = domain_keys(frame["company_domain"])
+        company = pl.select(pl.when(company.str.contains(_NOT_A_HOST)).then(None).otherwise(company)).to_series()
+        numbered = numbered.with_columns(company.alias("company_domain"))
     hints = [c for c in HINT_COLUMNS[entity] if c in frame.columns]
-    flags = numbered.select(ROW, KEY, "__raw", *hints, pl.col(KEY).is_not_null().alias("__has"),
+    flags = numbered.select(ROW, KEY, "__raw", "__not_host", *hints, pl.col(KEY).is_not_null().alias("__has"),
                             (pl.col(KEY).is_not_null() & pl.col(KEY).is_first_distinct()).alias("__first"))
     missing = flags.filter(~pl.col("__has"))
     dupes = flags.filter(pl.col("__has") & ~pl.col("__first"))
-    kept = numbered.drop("__raw")
+    kept = numbered.drop("__raw", "__not_host")
     if missing.height or dupes.height:  # else every row is kept: no copy of the frame
         kept = kept.filter(flags["__first"])
 
     what = (pl.when(pl.col("__raw").is_null()).then(pl.lit(f"{column} is null"))
             .when(pl.col("__raw").str.strip_chars() == "").then(pl.lit(f"{column} is blank"))
+            .when(pl.col("__not_host")).then(pl.lit(f"{column} is not a host name"))
             .otherwise(pl.lit(f"{column} has no host" if entity == "company" else f"{column} is blank")))
     hint = pl.concat_str([pl.when(pl.col(c).is_not_null()).then(pl.lit(f"{c}=") + pl.col(c).cast(pl.Utf8))
                           for c in hints], separator=", ", ignore_nulls=True) if hints else pl.lit("")

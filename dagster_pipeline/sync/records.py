@@ -14,6 +14,7 @@ writes only changed fields), never a wrong write.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -29,8 +30,14 @@ HASH = "__hash"
 NOTES = "__notes"
 INVALID = "__invalid"  # reason a record cannot be written at all (e.g. invalid_email)
 
-# Deliberately simple: what both CRMs reject, not RFC 5322. An apostrophe is legal (o'hara@…).
-EMAIL_RE = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+# Deliberately simple: what both CRMs reject, not all of RFC 5322. An apostrophe is legal
+# (o'hara@…); the local part is a dot-atom (no leading, trailing or doubled dot: Salesforce refuses
+# those, so a HubSpot contact made of one would be mail nobody can receive).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_RE = (rf"^{_ATOM}(?:\.{_ATOM})*"
+            r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+#: RFC 5321's limits: 64 characters before the ``@``, 254 in all.
+EMAIL_LOCAL_MAX, EMAIL_MAX = 64, 254
 
 TEXT_KINDS = ("string", "textarea", "email", "url", "phone", "picklist")
 
@@ -161,9 +168,11 @@ def build_desired(
     notes: list[pl.Expr] = []
     coerced: list[pl.Expr] = []
     if schema is not None:
-        coerced, notes = _coerce(frame, modes, schema)
+        coerced, notes = _coerce(frame, modes, schema, whole={od.email_field} if od.entity == "person" else set())
     invalid = (
-        pl.when(~pl.col(KEY).str.contains(EMAIL_RE)).then(pl.lit("invalid_email")).otherwise(pl.lit(None))
+        pl.when(~pl.col(KEY).str.contains(EMAIL_RE) | (pl.col(KEY).str.len_chars() > EMAIL_MAX)
+                | (pl.col(KEY).str.split("@").list.first().str.len_chars() > EMAIL_LOCAL_MAX))
+        .then(pl.lit("invalid_email")).otherwise(pl.lit(None))
         if od.entity == "person"
         else pl.lit(None, dtype=pl.Utf8)
     )
@@ -176,7 +185,13 @@ def build_desired(
     return Desired(od, frame, modes, dropped)
 
 
-def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) -> tuple[list[pl.Expr], list[pl.Expr]]:
+def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema,
+            whole: set[str | None]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Values the CRM would refuse, trimmed or left out with a note; ``whole`` are never trimmed.
+
+    A person's email is the record's key: trimmed to the field it would be another address (and
+    match another person), so a too-long email is sent whole and the CRM refuses that record.
+    """
     out: list[pl.Expr] = []
     notes: list[pl.Expr] = []
     for name in modes:
@@ -188,13 +203,36 @@ def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) ->
         if info.kind in TEXT_KINDS and dtype == pl.Utf8:
             col = col.str.strip_chars()
             col = pl.when(col == "").then(None).otherwise(col)
-            if info.length:
+            if info.length and name not in whole:
                 # Salesforce rejects the whole record (STRING_TOO_LONG); a trimmed title is
                 # better than no record. The note says it happened.
                 notes.append(
                     pl.when(col.str.len_chars() > info.length).then(pl.lit(f"truncated:{name}")).otherwise(None)
                 )
                 col = col.str.slice(0, info.length)
+        if dtype.is_float():
+            # NaN and infinity (a model computing a ratio) are no number either CRM stores; HubSpot
+            # refuses the whole record (INVALID_INTEGER). Left out with a note, like a picklist miss.
+            nan = col.is_nan() | col.is_infinite()
+            notes.append(pl.when(nan).then(pl.lit(f"not_a_number:{name}")).otherwise(None))
+            col = pl.when(nan).then(None).otherwise(col)
+            if info.scale is not None:
+                # What the CRM will hold: 1234.5 in a currency of scale 0 is stored 1235, and
+                # compared unrounded it would be drift on every reconcile, rewritten each time.
+                col = col.round(info.scale, mode="half_away_from_zero")
+        # Past what the field holds the CRM refuses the whole record (Salesforce:
+        # NUMBER_OUTSIDE_VALID_RANGE, a datetime before 1700); like a picklist miss, the value is
+        # left out with a note and the rest of the record is written.
+        out_of_range: pl.Expr | None = None
+        if info.number_limit is not None and dtype.is_numeric():
+            out_of_range = col.is_not_null() & (col.abs() >= pl.lit(info.number_limit))
+        elif info.bounds is not None and dtype.is_temporal():
+            lo, hi = info.bounds
+            cmp = _in_bound_terms(col, dtype, lo)
+            out_of_range = col.is_not_null() & ((cmp < pl.lit(lo)) | (cmp > pl.lit(hi)))
+        if out_of_range is not None:
+            notes.append(pl.when(out_of_range).then(pl.lit(f"out_of_range:{name}")).otherwise(None))
+            col = pl.when(out_of_range).then(None).otherwise(col)
         if info.options is not None:
             options = pl.lit(pl.Series(list(info.options), dtype=pl.Utf8)).implode()
             bad = col.is_not_null() & ~col.cast(pl.Utf8).is_in(options)
@@ -202,6 +240,18 @@ def _coerce(frame: pl.DataFrame, modes: dict[str, str], schema: ObjectSchema) ->
             col = pl.when(bad).then(None).otherwise(col)
         out.append(col.alias(name))
     return out, notes
+
+
+def _in_bound_terms(col: pl.Expr, dtype: pl.DataType, bound: object) -> pl.Expr:
+    """``col`` comparable with ``bound``: a datetime bound is naive UTC, so an aware column is
+    converted to UTC first and a date column read as midnight; a date bound takes the date."""
+    if isinstance(bound, dt.datetime):
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone:
+            return col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return col.cast(pl.Datetime("us"))
+    if isinstance(bound, dt.date):
+        return col.cast(pl.Date)
+    return col
 
 
 def with_fingerprint(sync_frame: pl.DataFrame, signature: str) -> pl.DataFrame:

@@ -40,6 +40,24 @@ def test_a_value_without_a_host_has_no_key(nothing: str | None) -> None:
     assert normalise_domain(nothing) is None
 
 
+def test_a_domain_that_is_no_host_name_fails_missing_key_and_makes_no_company() -> None:
+    """``back\\slash.io`` keys to ``back`` (a backslash ends the host, as in a browser): a company with
+    the domain ``back`` would be junk in the CRM, as would ``acme corp.com`` or ``localhost``."""
+    keyed = key_rows(companies(company("acme.io"), company("back\\slash.io"), company("acme corp.com"),
+                               company("localhost"), company("a..b.io"), company("o'brien.com"),
+                               company("bücher" + "x" * 70 + ".de"),  # a label IDNA refuses (over 63)
+                               company("x" * 64 + ".io"), company(("a" * 60 + ".") * 5 + "io"),  # DNS's limits
+                               company("x" * 63 + "." + "b" * 63 + ".io")),
+                     "company", obj="Account", model="m")
+    assert keyed.frame[KEY].to_list() == ["acme.io", "o'brien.com", "x" * 63 + "." + "b" * 63 + ".io"]
+    assert keyed.dropped.select("key", "reason").rows() == [
+        (f"(row {n}: domain is not a host name)", "missing_key") for n in (2, 3, 4, 5, 7, 8, 9)]
+    # A person's company that is no host name links to nothing (and is not written as a website).
+    people = key_rows(persons(person("a@x.io", "back\\slash.io"), person("b@x.io", "https://www.X.io/")), "person",
+                      obj="Lead", model="m")
+    assert people.frame["company_domain"].to_list() == [None, "x.io"]
+
+
 def test_frames_and_single_values_are_keyed_alike() -> None:
     values = [*SAME, "bücher.de", None, "", "Acme.io/x"]
     assert domain_keys(pl.Series(values)).to_list() == [normalise_domain(v) for v in values]

@@ -8,7 +8,7 @@ from connectors.errors import ConfigError
 from dagster_pipeline.sync.catalog import OBJECTS
 from dagster_pipeline.sync.records import INVALID, KEY, NOTES, build_desired, with_fingerprint
 from dagster_pipeline.sync.settings import parse_settings
-from tests.sync.frames import person, persons
+from tests.sync.frames import companies, company, person, persons
 
 LEAD = OBJECTS["salesforce"]["lead"]
 
@@ -59,6 +59,35 @@ def test_schema_trims_long_text_and_blanks_bad_picklist_values_with_a_note() -> 
     assert sorted(row[NOTES]) == ["invalid_option:LeadSource", "truncated:Title"]
 
 
+def test_values_past_a_fields_bounds_are_left_out_with_a_note_whatever_the_column_type() -> None:
+    """A model may hold time-zone-aware datetimes, or dates where the field holds datetimes: the
+    bounds are compared in the field's own terms (UTC), never failing the run."""
+    import datetime as dt
+
+    when = FieldInfo("Warmly_Last_Seen__c", "datetime", custom=True,
+                     bounds=(dt.datetime(1700, 1, 1), dt.datetime(4000, 12, 31)))
+    employees = FieldInfo("NumberOfEmployees", "int", number_limit=10**8)
+    schema = lead_schema(when, employees)
+    p = persons(person("ann@acme.io", last_seen_at=dt.datetime(1, 1, 1), company_employee_count=10**9),
+                person("bob@acme.io", last_seen_at=dt.datetime(2026, 1, 1), company_employee_count=-5))
+    s = parse_settings({}).object("lead")
+    for frame in (p, p.with_columns(pl.col("last_seen_at").dt.replace_time_zone("UTC")),
+                  p.with_columns(pl.col("last_seen_at").dt.replace_time_zone("Europe/Berlin")),
+                  p.with_columns(pl.col("last_seen_at").cast(pl.Date))):
+        d = build_desired(LEAD, s, frame, workflow="website_visitor", schema=schema)
+        ann, bob = d.frame.sort(KEY).rows(named=True)
+        assert (ann["Warmly_Last_Seen__c"], ann["NumberOfEmployees"]) == (None, None)
+        assert sorted(ann[NOTES]) == ["out_of_range:NumberOfEmployees", "out_of_range:Warmly_Last_Seen__c"]
+        assert (bob["Warmly_Last_Seen__c"] is not None, bob["NumberOfEmployees"], bob[NOTES]) == (True, -5, [])
+    # A double as large as the limit is out of it, though 10**18 - 1 is no double (rounds to 10**18).
+    big = FieldInfo("AnnualRevenue", "number", number_limit=10**18)
+    c = build_desired(OBJECTS["salesforce"]["account"], parse_settings({}).object("account"),
+                      companies(company("a.io"), company("b.io")).with_columns(
+                          annual_revenue=pl.Series([1e18, 999_999_999_999_999_872.0])),
+                      workflow="website_visitor", schema=ObjectSchema("Account", {"AnnualRevenue": big}))
+    assert c.frame.sort(KEY)["AnnualRevenue"].to_list() == [None, 999_999_999_999_999_872.0]
+
+
 def test_fields_the_org_lacks_are_dropped_not_sent() -> None:
     schema = lead_schema()
     del schema.fields["Phone"]
@@ -68,7 +97,11 @@ def test_fields_the_org_lacks_are_dropped_not_sent() -> None:
 
 
 @pytest.mark.parametrize(("email", "valid"), [("o'hara@acme.io", True), ("zoë@acme.io", False),
-                                              ("no-at-sign.acme.io", False), ("a@b", False), ("a.b+c@x.co", True)])
+                                              ("no-at-sign.acme.io", False), ("a@b", False), ("a.b+c@x.co", True),
+                                              (".a@x.io", False), ("a..b@x.io", False), ("a.@x.io", False),
+                                              ("x" * 64 + "@x.io", True), ("x" * 65 + "@x.io", False),
+                                              ("x@" + "a" * 61 + "." + "b" * 61 + "." + "c" * 61 + ".io", True),
+                                              ("x@" + ("a" * 61 + ".") * 5 + "io", False)])
 def test_invalid_emails_are_flagged_before_any_call(email: str, valid: bool) -> None:
     d = build_desired(LEAD, parse_settings({}).object("lead"), persons(person(email)), workflow="website_visitor",
                       schema=None)

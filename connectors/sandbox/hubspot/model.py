@@ -338,7 +338,8 @@ def default_groups(otype: str) -> list[dict[str, Any]]:
 def iso_ms(ms: int) -> str:
     """HubSpot's timestamp format: ISO-8601, milliseconds, Z."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    # isoformat pads the year to four digits (strftime("%Y") writes year 1 as "1", not ISO-8601).
+    return dt.replace(tzinfo=None).isoformat(timespec="seconds") + f".{ms % 1000:03d}Z"
 
 
 def parse_instant(value: str) -> int | None:

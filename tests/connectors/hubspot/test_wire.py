@@ -83,6 +83,7 @@ def test_property_create_body_bool_options_unique_and_bad_kind() -> None:
         (7, "7"),
         (dt.date(2024, 3, 1), "2024-03-01"),
         (dt.datetime(2024, 3, 1, 12, 30, 5, 123456), "2024-03-01T12:30:05.123Z"),
+        (dt.datetime(1, 1, 1), "0001-01-01T00:00:00.000Z"),  # four-digit year, as ISO-8601 has it
         (dt.datetime(2024, 3, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))), "2024-03-01T12:30:00.000Z"),
         ("as is", "as is"),
     ],

@@ -33,6 +33,7 @@ from connectors.salesforce.wire import (
         (datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc), "2026-11-20T10:00:00.000Z"),
         (datetime(2026, 11, 20, 11, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1))), "2026-11-20T10:00:00.123Z"),
         (date(2026, 1, 2), "2026-01-02"),
+        (datetime(1, 1, 1, tzinfo=timezone.utc), "0001-01-01T00:00:00.000Z"),  # four-digit year, as ISO-8601 has it
         (True, True),
         (7, 7),
         (1.5, 1.5),
@@ -115,6 +116,18 @@ def _describe_field(**over: object) -> dict[str, object]:
 )
 def test_field_info_kinds(sf_type: str, kind: str) -> None:
     assert field_info(_describe_field(type=sf_type)).kind == kind
+
+
+def test_field_info_bounds_from_describe() -> None:
+    """What a field can hold, so a value past it is left out rather than failing the whole record."""
+    assert field_info(_describe_field(type="int", digits=8)).number_limit == 10**8
+    assert field_info(_describe_field(type="currency", precision=18, scale=0)).number_limit == 10**18
+    assert field_info(_describe_field(type="double", precision=5, scale=2)).number_limit == 1000
+    assert field_info(_describe_field(type="double", precision=5, scale=2)).scale == 2
+    assert field_info(_describe_field(type="datetime")).bounds == (datetime(1700, 1, 1), datetime(4000, 12, 31))
+    assert field_info(_describe_field(type="date")).bounds == (date(1700, 1, 1), date(4000, 12, 31))
+    text = field_info(_describe_field(type="string", length=80))
+    assert (text.bounds, text.number_limit) == (None, None)
 
 
 def test_field_info_flags() -> None:
