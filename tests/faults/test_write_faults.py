@@ -3,8 +3,8 @@
 Endpoints: Salesforce sObject Collections upsert (creates) and update, Bulk API 2.0 ingest;
 HubSpot batch upsert (creates), batch update, and the associations' batch create
 (``associate/default``). The sync never writes records through Salesforce's single-record REST
-nor HubSpot's batch create (creates are upserts, so a retry cannot duplicate); the sandboxes'
-own tests cover those endpoints' faults.
+nor HubSpot's batch create (creates are upserts, so a retry cannot duplicate); the only
+single-record creates are setup's permission set and its assignment, covered at the end.
 
 Faults, on the second write call of the endpoint (the first lands): 429 with a short
 ``Retry-After`` (waited, then written) and with one past ``sync.max_retry_after_seconds``
@@ -23,8 +23,14 @@ from typing import Any
 
 import polars as pl
 import pytest
+from simple_salesforce import format_soql
 
-from tests.faults.conftest import assert_accounted, assert_heals, assert_no_duplicates, new_faulty, world
+from connectors.errors import CrmError
+from connectors.salesforce.client import SalesforceCredentials
+from connectors.salesforce.client import make_client as make_salesforce
+from connectors.warehouse import Warehouse
+from dagster_pipeline.sync.setup import PERMISSION_SET
+from tests.faults.conftest import Faulty, assert_accounted, assert_heals, assert_no_duplicates, new_faulty, world
 
 SF_SLOW_DOWN = [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "ConcurrentPerOrgLongTxn Limit exceeded."}]
 HS_SLOW_DOWN = {"status": "error", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING",
@@ -124,3 +130,23 @@ def test_a_write_fault_loses_nothing_duplicates_nothing_and_heals(sandbox_clean:
         time.sleep(CRM_LATENCY)  # the abandoned call commits late: let it land before checking again
         assert_no_duplicates(f)
     assert_heals(f, title)
+
+
+@pytest.mark.parametrize("sobject", ["PermissionSet", "PermissionSetAssignment"])
+def test_salesforce_single_record_creates_in_setup_a_lost_response_duplicates_nothing(
+        sandbox_clean: Any, tmp_path: Any, sobject: str) -> None:
+    """The connector's only single-record REST writes (``POST sobjects/{type}/``) are setup's permission set
+    and its assignment: a lost response fails that setup, and running setup again finds what the lost
+    call created instead of creating a second one."""
+    f = Faulty("salesforce", sandbox_clean, Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}"),
+               make_salesforce(SalesforceCredentials.from_env(sandbox_clean.salesforce_env())))
+    f.fault(kind="drop_after_commit", method="POST", path=rf"/sobjects/{sobject}/?$", count=1)
+    with pytest.raises(CrmError, match="may or may not have been applied"):
+        f.setup()
+    f.clear()
+    f.setup()
+    [ps] = f.client.query(format_soql("SELECT Id FROM PermissionSet WHERE Name = {}", PERMISSION_SET))["records"]
+    assigned = f.client.query(format_soql("SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = {}",
+                                          ps["Id"]))["records"]
+    assert len(assigned) == 1
+    assert_heals(f)
