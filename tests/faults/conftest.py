@@ -3,7 +3,10 @@ checks every case ends with.
 
 Every case syncs :func:`world` (12 people at 4 companies) with ``sync.batch_size: 3``, so each
 object is written in several calls and a fault can hit the second of them while the first lands
-(the sandbox fault's ``skip``). Connectors are built from the settings exactly as
+(the sandbox fault's ``skip``). Setting a CRM up (our custom fields, their permissions) costs more
+than a case, so each module sets both sandboxes up once (:func:`prepared`) and every case gets a
+world of its own: keys carry the case's namespace (``p03@globex-3fa9c1.com``), each case has its own
+warehouse, and every read-back is limited to the case's namespace. Connectors are built from the settings exactly as
 ``dagster_pipeline.connect.make_connector`` does, with one difference: waits are recorded, not
 slept, so a case can assert what the connector *asked* to wait (a short ``Retry-After`` honoured,
 a long one never) without waiting it out.
@@ -20,12 +23,15 @@ The checks, read through the SDKs and the warehouse:
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 import pytest
+from simple_salesforce import format_soql
 
 from connectors.hubspot.api import HubSpotConnector
 from connectors.hubspot.client import HubSpotCredentials
@@ -47,11 +53,17 @@ TUNING: dict[str, Any] = {"batch_size": 3, "max_attempts": 2, "max_retry_after_s
 OK_STATUSES = {"succeeded", "unchanged"}
 
 
-def world(title: str = "VP Sales") -> tuple[pl.DataFrame, pl.DataFrame]:
+def domains(ns: str) -> list[str]:
+    """The world's company domains in namespace ``ns`` (``acme-3fa9c1.io``)."""
+    return [f"{d.split('.')[0]}-{ns}.{d.split('.')[1]}" for d in DOMAINS]
+
+
+def world(ns: str, title: str = "VP Sales") -> tuple[pl.DataFrame, pl.DataFrame]:
     """12 people, three at each of 4 companies; ``title`` is what an update case changes."""
+    doms = domains(ns)
     people = [person(f"p{i:02d}@{d}", d, first_name=f"P{i:02d}", title=title)
-              for i, d in enumerate(d for d in DOMAINS for _ in range(3))]
-    return persons(*people), companies(*(company(d, name=d.split(".")[0].title()) for d in DOMAINS))
+              for i, d in enumerate(d for d in doms for _ in range(3))]
+    return persons(*people), companies(*(company(d, name=d.split(".")[0].title()) for d in doms))
 
 
 def settings_for(crm: str, **tuning: Any) -> Settings:
@@ -67,6 +79,7 @@ class Faulty:
     sandbox: Any
     warehouse: Warehouse
     client: Any
+    ns: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     sleeps: list[float] = field(default_factory=list)
 
     def connector(self, settings: Settings) -> Any:
@@ -94,7 +107,7 @@ class Faulty:
         """One run of ``website_visitor`` (the world, unless other frames are given)."""
         settings = settings_for(self.crm, **tuning)
         if p is None or c is None:
-            p, c = world()
+            p, c = world(self.ns)
         return run_workflow("website_visitor", settings, self.warehouse, self.connector(settings),
                             persons=p, companies=c)
 
@@ -106,14 +119,23 @@ class Faulty:
 
     # -- the CRM through the SDK --------------------------------------------------------------
 
+    def mine(self, value: str | None) -> bool:
+        return value is not None and f"-{self.ns}." in value
+
+    def _soql(self, soql: str) -> list[dict[str, Any]]:
+        """The records of this case's namespace (``soql`` ends with a ``LIKE {}``)."""
+        return list(self.client.query_all(format_soql(soql, f"%-{self.ns}.%"))["records"])
+
     def people(self) -> list[dict[str, Any]]:
-        """Every person record: email, title, and the id of the company it is linked to."""
+        """Every person record of the case: email, title, and the company it is linked to."""
         if self.crm == "salesforce":
-            rows = self.client.query_all("SELECT Email, Title, Company FROM Lead")["records"]
+            rows = self._soql("SELECT Email, Title, Company FROM Lead WHERE Email LIKE {}")
             return [{"email": r["Email"], "title": r["Title"], "company": r["Company"]} for r in rows]
         names = {co.id: co.properties["name"] for co in self.client.crm.companies.get_all(properties=["name"])}
         out = []
         for c in self.client.crm.contacts.get_all(properties=["email", "jobtitle"]):
+            if not self.mine(c.properties["email"]):
+                continue
             linked = hs_company_of(self.client, c.id)
             out.append({"email": c.properties["email"], "title": c.properties["jobtitle"],
                         "company": names[linked[0]] if len(linked) == 1 else linked})
@@ -122,15 +144,17 @@ class Faulty:
     def emails(self) -> list[str]:
         """Every person record's email (cheaper than :meth:`people`: no link is read)."""
         if self.crm == "salesforce":
-            return [r["Email"] for r in self.client.query_all("SELECT Email FROM Lead")["records"]]
-        return [c.properties["email"] for c in self.client.crm.contacts.get_all(properties=["email"])]
+            return [r["Email"] for r in self._soql("SELECT Email FROM Lead WHERE Email LIKE {}")]
+        return [e for c in self.client.crm.contacts.get_all(properties=["email"])
+                if self.mine(e := c.properties["email"])]
 
     def company_keys(self) -> list[str]:
         if self.crm == "salesforce":
-            rows = self.client.query_all("SELECT Warmly_Sync_Key__c FROM Account")["records"]
+            rows = self._soql("SELECT Warmly_Sync_Key__c FROM Account WHERE Website LIKE {}")
             return [r["Warmly_Sync_Key__c"] for r in rows]
         return [co.properties["warmly_sync_key"]
-                for co in self.client.crm.companies.get_all(properties=["warmly_sync_key"])]
+                for co in self.client.crm.companies.get_all(properties=["warmly_sync_key", "domain"])
+                if self.mine(co.properties["domain"])]
 
 
 @pytest.fixture(params=["salesforce", "hubspot"])
@@ -139,17 +163,29 @@ def crm(request: pytest.FixtureRequest) -> str:
 
 
 def new_faulty(crm: str, sandbox: Any, tmp_path: Any) -> Faulty:
-    """A set-up CRM (our fields created) and an empty warehouse file; the sandbox must be clean."""
+    """A case in a fresh namespace with an empty warehouse file, on a sandbox :func:`prepared` set up."""
     client = (make_salesforce(SalesforceCredentials.from_env(sandbox.salesforce_env())) if crm == "salesforce"
               else make_hubspot(HubSpotCredentials.from_env(sandbox.hubspot_env())))
     f = Faulty(crm, sandbox, Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}"), client)
-    f.setup()
+    f.clear()
     return f
 
 
+@pytest.fixture(scope="module")
+def prepared(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Both sandboxes reset and set up once for the module; faults cleared after every case."""
+    sandbox.reset()
+    for crm in ("salesforce", "hubspot"):
+        new_faulty(crm, sandbox, tmp_path_factory.mktemp(f"setup-{crm}")).setup()
+    yield sandbox
+    sandbox.reset()
+
+
 @pytest.fixture
-def faulty(sandbox_clean: Any, tmp_path: Any, crm: str) -> Faulty:
-    return new_faulty(crm, sandbox_clean, tmp_path)
+def faulty(prepared: Any, tmp_path: Any, crm: str) -> Iterator[Faulty]:
+    f = new_faulty(crm, prepared, tmp_path)
+    yield f
+    f.clear()
 
 
 # -- the three checks ------------------------------------------------------------------------------
@@ -165,7 +201,7 @@ def assert_no_duplicates(f: Faulty) -> None:
 def assert_accounted(f: Faulty, run_id: str, p: pl.DataFrame | None = None, c: pl.DataFrame | None = None) -> None:
     """Each row of both sync models has exactly one outcome in the run's sync log in the warehouse."""
     if p is None or c is None:
-        p, c = world()
+        p, c = world(f.ns)
     logged = log_table(f.warehouse, run_id)
     counts = Counter(logged["key"].to_list())
     expected = [*p["email"].to_list(), *c["domain"].to_list()]
@@ -176,7 +212,7 @@ def assert_accounted(f: Faulty, run_id: str, p: pl.DataFrame | None = None, c: p
 def assert_heals(f: Faulty, title: str = "VP Sales") -> WorkflowResult:
     """The fault cleared: the next run finishes the job and the one after writes nothing."""
     f.clear()
-    p, c = world(title)
+    p, c = world(f.ns, title)
     healed = f.sync(p, c)
     assert_accounted(f, healed.run_id, p, c)
     bad = healed.log.filter(~pl.col("status").is_in(OK_STATUSES))
@@ -185,7 +221,7 @@ def assert_heals(f: Faulty, title: str = "VP Sales") -> WorkflowResult:
     want = {e: {"email": e, "title": title, "company": d.split(".")[0].title()}
             for e, d in zip(p["email"], p["company_domain"], strict=True)}
     assert sorted(f.people(), key=lambda r: r["email"]) == [want[e] for e in sorted(want)]
-    assert sorted(f.company_keys()) == sorted(DOMAINS)
+    assert sorted(f.company_keys()) == sorted(domains(f.ns))
     quiet = f.sync(p, c)
     assert quiet.api_calls["writes"] == 0 and set(quiet.log["status"]) == {"unchanged"}
     return healed

@@ -49,7 +49,7 @@ def writeback() -> list[str]:
 
 def project(f: Faulty, tmp_path: Path) -> dict[str, str]:
     """The sync models in the warehouse file, a settings file, and the environment a user exports."""
-    p, c = world()
+    p, c = world(f.ns)
     f.warehouse.append(sync_model("website_visitor", "person"), p, schema="syncs")
     f.warehouse.append(sync_model("website_visitor", "company"), c, schema="syncs")
     settings = tmp_path / "writeback.yml"

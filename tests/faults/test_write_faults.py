@@ -4,7 +4,7 @@ Endpoints: Salesforce sObject Collections upsert (creates) and update, Bulk API 
 HubSpot batch upsert (creates), batch update, and the associations' batch create
 (``associate/default``). The sync never writes records through Salesforce's single-record REST
 nor HubSpot's batch create (creates are upserts, so a retry cannot duplicate); the only
-single-record creates are setup's permission set and its assignment, covered at the end.
+single-record creates are setup's permission set and its assignment (``test_setup_faults.py``).
 
 Faults, on the second write call of the endpoint (the first lands): 429 with a short
 ``Retry-After`` (waited, then written) and with one past ``sync.max_retry_after_seconds``
@@ -23,14 +23,8 @@ from typing import Any
 
 import polars as pl
 import pytest
-from simple_salesforce import format_soql
 
-from connectors.errors import CrmError
-from connectors.salesforce.client import SalesforceCredentials
-from connectors.salesforce.client import make_client as make_salesforce
-from connectors.warehouse import Warehouse
-from dagster_pipeline.sync.setup import PERMISSION_SET
-from tests.faults.conftest import Faulty, assert_accounted, assert_heals, assert_no_duplicates, new_faulty, world
+from tests.faults.conftest import assert_accounted, assert_heals, assert_no_duplicates, new_faulty, world
 
 SF_SLOW_DOWN = [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "ConcurrentPerOrgLongTxn Limit exceeded."}]
 HS_SLOW_DOWN = {"status": "error", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING",
@@ -93,9 +87,9 @@ CASES = [pytest.param(e, f, id=f"{e.crm}-{e.name}-{f}", marks=[pytest.mark.slow]
 
 
 @pytest.mark.parametrize(("e", "fault"), CASES)
-def test_a_write_fault_loses_nothing_duplicates_nothing_and_heals(sandbox_clean: Any, tmp_path: Any, e: Endpoint,
+def test_a_write_fault_loses_nothing_duplicates_nothing_and_heals(prepared: Any, tmp_path: Any, e: Endpoint,
                                                                    fault: str) -> None:
-    f = new_faulty(e.crm, sandbox_clean, tmp_path)
+    f = new_faulty(e.crm, prepared, tmp_path)
     tuning = dict(e.tuning)
     if fault == "timeout":
         tuning["request_timeout_seconds"] = CLIENT_TIMEOUT
@@ -106,7 +100,7 @@ def test_a_write_fault_loses_nothing_duplicates_nothing_and_heals(sandbox_clean:
     spec, may_fail = fault_spec(e, fault)
     f.fault(**spec)
     f.sleeps.clear()
-    p, c = world(title)
+    p, c = world(f.ns, title)
     started = time.monotonic()
     result = f.sync(p, c, **tuning)
     elapsed = time.monotonic() - started
@@ -131,22 +125,3 @@ def test_a_write_fault_loses_nothing_duplicates_nothing_and_heals(sandbox_clean:
         assert_no_duplicates(f)
     assert_heals(f, title)
 
-
-@pytest.mark.parametrize("sobject", ["PermissionSet", "PermissionSetAssignment"])
-def test_salesforce_single_record_creates_in_setup_a_lost_response_duplicates_nothing(
-        sandbox_clean: Any, tmp_path: Any, sobject: str) -> None:
-    """The connector's only single-record REST writes (``POST sobjects/{type}/``) are setup's permission set
-    and its assignment: a lost response fails that setup, and running setup again finds what the lost
-    call created instead of creating a second one."""
-    f = Faulty("salesforce", sandbox_clean, Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}"),
-               make_salesforce(SalesforceCredentials.from_env(sandbox_clean.salesforce_env())))
-    f.fault(kind="drop_after_commit", method="POST", path=rf"/sobjects/{sobject}/?$", count=1)
-    with pytest.raises(CrmError, match="may or may not have been applied"):
-        f.setup()
-    f.clear()
-    f.setup()
-    [ps] = f.client.query(format_soql("SELECT Id FROM PermissionSet WHERE Name = {}", PERMISSION_SET))["records"]
-    assigned = f.client.query(format_soql("SELECT Id FROM PermissionSetAssignment WHERE PermissionSetId = {}",
-                                          ps["Id"]))["records"]
-    assert len(assigned) == 1
-    assert_heals(f)
