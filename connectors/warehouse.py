@@ -15,11 +15,18 @@ lower-case column names, integers as Int64, timestamps as Datetime("us").
 Identifiers are quoted by the SQLAlchemy dialect, never pasted; values only travel as bind parameters.
 DuckDB connections are opened per call and closed at once, because DuckDB lets one process write a
 file at a time and dbt must be able to rebuild the models between two reads. Imports no dagster.
+
+Another process may hold that write lock (a ``dbt build``, a DuckDB shell). A read then fails at
+once with one line saying so: the run has done nothing yet and the next one will do it. An
+append waits for the lock up to :data:`LOCK_WAIT_SECONDS` first: it records a run's sync log and
+state, written after the CRM was, and losing them would cost the next run a read of every record.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +47,11 @@ SYNC_SCHEMA = "syncs"
 #: Where the product keeps its own tables (sync log, sync state), apart from dbt's schemas.
 APP_SCHEMA = "writeback"
 
+#: How long an append waits for another process's lock on the DuckDB file before it fails.
+LOCK_WAIT_SECONDS = 60.0
+_LOCKED = re.compile(r"Could not set lock on file|Conflicting lock is held", re.IGNORECASE)
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+
 _APPEND_VIEW = "writeback_append_rows"
 _INSERT_CHUNK = 10_000
 
@@ -56,8 +68,10 @@ def default_url(environ: Mapping[str, str] | None = None) -> str:
 class Warehouse:
     """A SQLAlchemy engine plus the few operations the sync engine needs."""
 
-    def __init__(self, url: str | URL | None = None, *, connect_args: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, url: str | URL | None = None, *, connect_args: Mapping[str, Any] | None = None,
+                 lock_wait: float = LOCK_WAIT_SECONDS) -> None:
         self.url = sa.make_url(url or default_url())
+        self.lock_wait = lock_wait
         self.dialect = self.url.get_backend_name()
         options: dict[str, Any] = {}
         if connect_args:
@@ -140,6 +154,8 @@ class Warehouse:
             with self._engine.connect() as conn:
                 return sa.inspect(conn).has_table(name, schema=schema)
         except self._errors as exc:
+            if _LOCKED.search(str(exc)):
+                raise self._locked(f"{schema}.{name}", exc) from exc
             raise WarehouseError(f"cannot look the table up: {exc}", model=f"{schema}.{name}") from exc
 
     # -- writing -------------------------------------------------------------------------------
@@ -157,13 +173,21 @@ class Warehouse:
             raise WarehouseError("nothing to append: the frame has no columns", model=model)
         if self.duckdb_path is not None:
             self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            if self.dialect == "duckdb":
-                self._append_duckdb(table, df, schema, model)
-            else:
-                self._append_generic(table, df, schema, model)
-        except self._errors as exc:
-            raise WarehouseError(f"cannot append {df.height} row(s): {exc}", model=model) from exc
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                if self.dialect == "duckdb":
+                    self._append_duckdb(table, df, schema, model)
+                else:
+                    self._append_generic(table, df, schema, model)
+                return
+            except self._errors as exc:
+                if _LOCKED.search(str(exc)):
+                    if time.monotonic() < deadline:
+                        time.sleep(0.2)
+                        continue
+                    raise self._locked(model, exc, waited=True) from exc
+                raise WarehouseError(f"cannot append {df.height} row(s): {exc}", model=model) from exc
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement in its own transaction; ``:name`` placeholders take ``params``.
@@ -203,7 +227,17 @@ class Warehouse:
                 model=model,
             )
 
+    def _locked(self, model: str, exc: BaseException, *, waited: bool = False) -> WarehouseError:
+        """One line for a DuckDB file another process holds: who holds it, and what to do."""
+        m = _LOCK_HOLDER.search(str(exc))
+        holder = f" (PID {m.group(1)})" if m else ""
+        wait = f" for {self.lock_wait:g} s" if waited else ""
+        return WarehouseError(f"the DuckDB file {self.duckdb_path} is locked by another process{holder}{wait}, "
+                              "e.g. a dbt build or a DuckDB shell; run again once it is done", model=model)
+
     def _read_error(self, model: str, name: str, schema: str, exc: BaseException) -> WarehouseError:
+        if _LOCKED.search(str(exc)):
+            return self._locked(model, exc)
         try:
             exists = self.table_exists(name, schema)
         except WarehouseError:

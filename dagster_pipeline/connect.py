@@ -34,7 +34,7 @@ def make_connector(settings: Settings, env: Mapping[str, str] | None = None) -> 
         except AuthenticationError as exc:
             raise ConfigError(exc.text, key="environment") from None
         return SalesforceConnector(sf, bulk_threshold=tuning.bulk_threshold, max_attempts=tuning.max_attempts,
-                                   max_retry_after=tuning.max_retry_after_seconds)
+                                   max_retry_after=tuning.max_retry_after_seconds, **_optional(tuning))
     from connectors.hubspot.api import HubSpotConnector
     from connectors.hubspot.client import HubSpotCredentials
     from connectors.hubspot.client import make_client as make_hubspot
@@ -43,8 +43,22 @@ def make_connector(settings: Settings, env: Mapping[str, str] | None = None) -> 
         hs_creds = HubSpotCredentials.from_env(env)
     except ValueError as exc:
         raise ConfigError(str(exc), key="environment") from None
+    options = _optional(tuning)
+    if "request_timeout" in options:
+        options["timeout"] = options.pop("request_timeout")
     return HubSpotConnector(make_hubspot(hs_creds), ten_second_limit=tuning.hubspot_ten_second_limit,
-                            max_attempts=tuning.max_attempts, max_retry_after=tuning.max_retry_after_seconds)
+                            max_attempts=tuning.max_attempts, max_retry_after=tuning.max_retry_after_seconds,
+                            **options)
+
+
+def _optional(tuning: Any) -> dict[str, Any]:
+    """The tuning given in the settings whose default is the connector's own (the CRM's maximum)."""
+    out: dict[str, Any] = {}
+    if tuning.batch_size is not None:
+        out["batch_size"] = tuning.batch_size
+    if tuning.request_timeout_seconds is not None:
+        out["request_timeout"] = tuning.request_timeout_seconds
+    return out
 
 
 def make_warehouse() -> Any:

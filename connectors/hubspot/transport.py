@@ -86,6 +86,7 @@ class HubSpotTransport:
         window_seconds: float = TEN_SECONDS,
         write_trace_ids: bool = True,
         timeout: float = 60.0,
+        batch_size: int = 100,
         seed: int | None = None,
     ) -> None:
         if max_attempts < 1:
@@ -95,6 +96,10 @@ class HubSpotTransport:
         self.calls = calls if calls is not None else ApiCalls()
         self.max_attempts = max_attempts
         self.write_trace_ids = write_trace_ids
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        #: Inputs per batch write call (HubSpot takes at most 100; associations their own cap).
+        self.batch_size = batch_size
         self.backoff_base = backoff_base
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after

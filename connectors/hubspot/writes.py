@@ -196,7 +196,7 @@ class HubSpotWrites(HubSpotTransport):
     # -- write engine ----------------------------------------------------------------------
     def _run_writes(self, op: _WriteOp, items: list[_Item], inputs: Sequence[tuple[Any, ...]],
                     results: list[RecordResult | None], *, cap: int = BATCH_CAP) -> list[RecordResult]:
-        for chunk in _chunks(items, cap):
+        for chunk in _chunks(items, max(1, min(cap, self.batch_size))):
             if op.breaker is not None:
                 # An earlier batch of this call ran out of retries: HubSpot is not answering,
                 # and hammering it once more per batch would only stretch the run.

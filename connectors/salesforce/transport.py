@@ -65,6 +65,8 @@ class SalesforceTransport:
         backoff_base: float = 0.5,
         max_backoff: float = 30.0,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+        batch_size: int = 200,
+        request_timeout: float = REQUEST_TIMEOUT[1],
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_attempts < 1:
@@ -73,6 +75,10 @@ class SalesforceTransport:
             raise ValueError("max_retry_after must not be negative")
         if bulk_threshold < 1:
             raise ValueError("bulk_threshold must be at least 1")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if request_timeout <= 0:
+            raise ValueError("request_timeout must be positive")
         self.sf = client
         self.calls = count_calls(client.session, calls if calls is not None else ApiCalls())
         self.bulk_threshold = bulk_threshold
@@ -80,6 +86,10 @@ class SalesforceTransport:
         self.backoff_base = backoff_base
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
+        #: Records per sObject Collections call (Salesforce takes at most 200).
+        self.batch_size = batch_size
+        #: (connect, read) seconds: a call that does not answer in time is retried like a dropped one.
+        self._timeout = (min(CONNECT_TIMEOUT, request_timeout), request_timeout)
         self._sleep = sleep
         self._random = random.Random()
         self._schemas: dict[str, ObjectSchema] = {}
@@ -117,7 +127,7 @@ class SalesforceTransport:
             headers["Content-Type"] = content_type
         try:
             resp = self.sf.session.request(method, url, params=params, data=data, headers=headers,
-                                           timeout=REQUEST_TIMEOUT)
+                                           timeout=self._timeout)
         except requests.exceptions.SSLError as exc:
             raise CrmError(f"{what}: TLS verification of {origin(url)} failed ({type(exc).__name__}); check "
                            "SALESFORCE_CA_BUNDLE (the CA that signed the server's certificate)",

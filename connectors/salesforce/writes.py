@@ -81,8 +81,9 @@ class SalesforceWrites(SalesforceBulk):
         keys: list[str],
         results: list[RecordResult | None],
     ) -> None:
-        for start in range(0, len(prepared), COLLECTION_SIZE):
-            self._write_chunk(sobject, external_id_field, prepared[start : start + COLLECTION_SIZE], keys, results)
+        size = max(1, min(self.batch_size, COLLECTION_SIZE))
+        for start in range(0, len(prepared), size):
+            self._write_chunk(sobject, external_id_field, prepared[start : start + size], keys, results)
 
     def _write_chunk(
         self,

@@ -25,6 +25,7 @@ import re
 import socket
 import sqlite3
 import ssl
+import struct
 import threading
 import time
 from collections import Counter
@@ -100,10 +101,19 @@ class Fault:
                             tests can prove a client keeps the token out of its errors;
       ``drop_after_commit`` handle and commit, then close the connection with no response
                             (the lost-response case: the write happened, the client never hears);
+      ``reset``             reset the TCP connection (RST) *without* handling: nothing was
+                            applied, the client sees ``ECONNRESET`` — what a load balancer or
+                            proxy between the client and the CRM does when it drops a
+                            connection; neither CRM documents it as an API answer (HubSpot's
+                            error handling page,
+                            https://developers.hubspot.com/docs/api-reference/error-handling,
+                            lists HTTP answers only), so clients must treat it like a 5xx;
       any other kind        is left for the sandbox to consult with :meth:`App.take_fault`
                             (e.g. Salesforce ``lock_row``).
-    A fault fires for the next ``count`` matching calls (``None`` = unlimited), each with
-    probability ``rate`` (1.0 = always), on requests whose method and path match — and, with
+    A fault fires for the next ``count`` matching calls (``None`` = unlimited) after letting
+    the first ``skip`` matching calls through untouched (so the second of three batches can
+    fail while the first lands), each with probability ``rate`` (1.0 = always), on requests
+    whose method and path match — and, with
     ``query``, whose decoded query string (``q=SELECT Id FROM Contact WHERE …``) matches too,
     so one SOQL statement can fail while others succeed.
     """
@@ -119,7 +129,9 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     echo_authorization: bool = False
+    skip: int = 0
     fired: int = 0
+    seen: int = 0  # matching calls let through because of ``skip``
 
     def matches(self, req: Request) -> bool:
         if self.count is not None and self.fired >= self.count:
@@ -143,6 +155,10 @@ Handler = Callable[[Request], Response]
 
 class DroppedConnection(Exception):
     """Raised inside the server to close the socket without answering."""
+
+
+class ResetConnection(Exception):
+    """Raised inside the server to reset the connection (RST) without handling the request."""
 
 
 class App:
@@ -223,9 +239,13 @@ class App:
         """Consume one firing of the first matching fault of ``kind``, if it fires now."""
         with self.lock:
             for fault in self.faults:
-                if fault.kind == kind and fault.matches(req) and self.random.random() < fault.rate:
-                    fault.fired += 1
-                    return fault
+                if fault.kind == kind and fault.matches(req):
+                    if fault.seen < fault.skip:
+                        fault.seen += 1
+                        continue
+                    if self.random.random() < fault.rate:
+                        fault.fired += 1
+                        return fault
         return None
 
     # -- dispatch ----------------------------------------------------------------------
@@ -258,6 +278,8 @@ class App:
         latency = self.take_fault("latency", req)
         if latency is not None:
             time.sleep(latency.seconds)
+        if self.take_fault("reset", req) is not None:
+            raise ResetConnection()
         injected = self.take_fault("status", req)
         if injected is not None:
             body = injected.body
@@ -303,7 +325,7 @@ class App:
                 if req.method == "POST":
                     spec = req.json() or {}
                     try:
-                        fault = Fault(**{k: v for k, v in spec.items() if k != "fired"})
+                        fault = Fault(**{k: v for k, v in spec.items() if k not in ("fired", "seen")})
                     except TypeError as exc:
                         return Response(400, {"message": f"bad fault: {exc}"})
                     self.faults.append(fault)
@@ -362,6 +384,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            return
+        except ResetConnection:
+            self.close_connection = True
+            # SO_LINGER with a zero timeout: close() sends RST instead of FIN. Closed here, before
+            # the server's own shutdown() would send a FIN first.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()  # the only file object holding the socket open (wfile is unbuffered)
+            self.connection.close()
             return
         payload, ctype = resp.encode()
         self.send_response(resp.status)

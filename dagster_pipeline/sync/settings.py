@@ -208,6 +208,13 @@ class SyncTuning(_Strict):
     max_retry_after_seconds: float = Field(
         default=DEFAULT_MAX_RETRY_AFTER, ge=0, le=3600,
         description="Longest Retry-After waited out; longer, the records fail rate_limited and go next run")
+    batch_size: int | None = Field(
+        default=None, ge=1, le=200,
+        description="Records per write call (default: the API's maximum, 200 Salesforce, 100 HubSpot)")
+    request_timeout_seconds: float | None = Field(
+        default=None, gt=0, le=600,
+        description="Seconds a CRM call may take before it is given up and retried (default 600 Salesforce, "
+                    "60 HubSpot)")
 
 
 def flat_objects_crm(data: Any) -> str | None:

@@ -228,6 +228,16 @@ def test_retry_after_cap_is_a_setting_with_a_short_default() -> None:
         parse_settings({"sync": {"max_retry_after_seconds": -1}})
 
 
+def test_batch_size_and_request_timeout_default_to_the_crms_and_are_bounded() -> None:
+    tuning = parse_settings({}).sync
+    assert (tuning.batch_size, tuning.request_timeout_seconds) == (None, None)  # the connectors' own defaults
+    assert parse_settings({"sync": {"batch_size": 3, "request_timeout_seconds": 1.5}}).sync.batch_size == 3
+    with pytest.raises(ConfigError, match="sync.batch_size"):
+        parse_settings({"sync": {"batch_size": 201}})  # no API takes more than 200 a call
+    with pytest.raises(ConfigError, match="sync.request_timeout_seconds"):
+        parse_settings({"sync": {"request_timeout_seconds": 0}})
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

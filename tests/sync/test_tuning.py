@@ -1,13 +1,15 @@
 """The ``sync:`` settings reach the CRM: the connector the commands and Dagster build from the
 settings and the environment (``dagster_pipeline.connect.make_connector``) honours them.
 
-Promises (README "Settings"): ``bulk_threshold`` — Salesforce writes go through Bulk API 2.0 from that
-many records per object up; ``max_attempts`` — how often a call is tried before its records fail
-(and are retried on the next run).
+Promises (README "Settings"): ``batch_size`` — records per write call; ``request_timeout_seconds``
+— how long a call may stay silent before it is sent again; ``bulk_threshold`` — Salesforce writes
+go through Bulk API 2.0 from that many records per object up; ``max_attempts`` — how often a call
+is tried before its records fail (and are retried on the next run).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import polars as pl
@@ -49,3 +51,22 @@ def test_max_attempts_is_how_often_a_locked_call_is_tried(sf: Any, sandbox: Any,
     assert set(leads["reason"]) == {"UNABLE_TO_LOCK_ROW"}
     assert calls.matching("PATCH composite/sobjects/upsert") == 3  # the Account once, the Leads twice
     assert sf_count(sf, "SELECT COUNT() FROM Lead") == 0
+
+
+def test_batch_size_is_how_many_records_one_write_call_carries(sf: Any, sandbox: Any, warehouse: Warehouse) -> None:
+    calls = Calls(sandbox, "salesforce")
+    result = sync(sandbox, warehouse, {"sync": {"batch_size": 2}})
+    assert result.failed == 0 and sf_count(sf, "SELECT COUNT() FROM Lead") == 3
+    assert calls.matching("PATCH composite/sobjects/upsert") == 3  # the Account, then the Leads as 2 + 1
+
+
+def test_request_timeout_gives_up_on_a_silent_call_and_sends_it_again(sf: Any, sandbox: Any,
+                                                                       warehouse: Warehouse) -> None:
+    sandbox.admin("salesforce", "POST", "faults", {"kind": "latency", "seconds": 2.0, "method": "PATCH",
+                                                   "path": "composite/sobjects/Lead/", "count": 1})
+    calls = Calls(sandbox, "salesforce")
+    result = sync(sandbox, warehouse, {"sync": {"request_timeout_seconds": 0.5}})
+    assert result.failed == 0
+    assert calls.matching("PATCH composite/sobjects/upsert") == 3  # the Account, the Leads twice
+    time.sleep(2.0)  # the abandoned call still commits: the same three Leads, no duplicate
+    assert sf_count(sf, "SELECT COUNT() FROM Lead") == 3

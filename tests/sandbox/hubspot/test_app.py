@@ -61,6 +61,17 @@ def test_dropped_response_after_commit_raises_but_the_write_happened(hs: HubSpot
     assert status == 409
 
 
+def test_a_reset_connection_applies_nothing_and_skip_lets_the_first_calls_through(hs: HubSpot,
+                                                                                 sandbox_clean: Any) -> None:
+    sandbox_clean.admin("hubspot", "POST", "faults", {"kind": "reset", "path": "batch/create", "skip": 1})
+    create_contacts(hs, 1, prefix="first")  # skipped: answered normally
+    with pytest.raises(urllib3.exceptions.ProtocolError, match="Connection reset by peer"):
+        create_contacts(hs, 1, prefix="reset")
+    create_contacts(hs, 1, prefix="third")  # the fault fired once: spent
+    found = read_by_email(hs, ["first0@example.com", "reset0@example.com", "third0@example.com"])
+    assert sorted(r.properties["email"] for r in found.results) == ["first0@example.com", "third0@example.com"]
+
+
 # -- concurrency --------------------------------------------------------------------------------------------
 def test_parallel_clients_lose_nothing_and_never_duplicate_an_email(hs: HubSpot, sandbox_clean: Any) -> None:
     configure(sandbox_clean, ten_second_limit=100_000)

@@ -75,6 +75,16 @@ def test_dropped_response_after_commit_still_wrote_the_record(sf, sandbox):
     assert len(rows) == 1
 
 
+def test_a_reset_connection_applies_nothing_and_skip_lets_the_first_calls_through(sf, sandbox):
+    fault(sandbox, kind="reset", method="POST", path="/sobjects/Lead", count=1, skip=1)
+    sf.Lead.create(lead(Email="first@acme.io"))  # skipped: answered normally
+    with pytest.raises(requests.exceptions.ConnectionError):  # over TLS a reset reads as "closed, no answer"
+        sf.Lead.create(lead(Email="reset@acme.io"))
+    sf.Lead.create(lead(Email="third@acme.io"))  # the fault fired once: spent
+    emails = sorted(r["Email"] for r in sf.query("SELECT Email FROM Lead")["records"])
+    assert emails == ["first@acme.io", "third@acme.io"]  # the reset call was never applied
+
+
 def test_parallel_clients_lose_nothing(sandbox_clean):
     threads, calls, per_call = 6, 4, 50
     clients = [client(sandbox_clean) for _ in range(threads)]
