@@ -16,6 +16,7 @@ fails; run by hand without Chromium, the module is skipped with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -148,13 +149,14 @@ def webserver(ui_run: UiRun, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         seen = requests.post(f"{url}/graphql", json={"query": "mutation { setNuxSeen }"}, timeout=30)
         assert seen.json() == {"data": {"setNuxSeen": True}}
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
+    finally:  # the whole group: the code server too, even if the webserver is already gone
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
