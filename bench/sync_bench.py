@@ -239,7 +239,7 @@ def _top_functions(prof: Any, limit: int = 25) -> list[dict[str, Any]]:
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     info, crm, limits = spec["sandbox"], spec["crm"], spec["limits"]
     if spec["kind"] == "setup":
-        return _worker_setup(info, crm, limits, spec["sandbox_dir"], spec["sandbox_index"])
+        return _worker_setup(info, crm, limits)
     import frames
 
     t0 = time.perf_counter()
@@ -312,36 +312,13 @@ def _merge_asked(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def _index_hubspot_associations(db_path: Path) -> None:
-    """Give this run's own HubSpot sandbox database the index its primary-company check lacks.
-
-    ``batch/associate/default`` demotes an older primary company with
-    ``DELETE … WHERE (from_type = 'contacts' AND from_id = ? …) OR (to_type = 'contacts' AND to_id = ? …)``;
-    the second branch has no index, so every pair scans the whole association table and a first sync
-    of N contacts costs the sandbox O(N²) (100k contacts: tens of minutes, all of it sandbox time).
-    Adding the index (same rows, same answers) keeps the benchmark about our code. It goes into the
-    temporary sandbox directory of this run only; ``--no-sandbox-index`` measures without it.
-    """
-    import sqlite3
-
-    db = sqlite3.connect(str(db_path), timeout=60)
-    try:
-        db.execute("CREATE INDEX IF NOT EXISTS bench_hs_assoc_to ON hs_assoc (to_type, to_id, type_id)")
-        db.commit()
-    finally:
-        db.close()
-
-
-def _worker_setup(info: dict[str, str], crm: str, limits: str, sandbox_dir: str = "",
-                  sandbox_index: bool = False) -> dict[str, Any]:
+def _worker_setup(info: dict[str, str], crm: str, limits: str) -> dict[str, Any]:
     """Empty the CRM, lift or keep its limits, create the custom fields (``run_setup``)."""
     from dagster_pipeline.sync.setup import run_setup
 
     admin(info, crm, "POST", "reset")
     if crm == "hubspot" and limits == "lifted":
         admin(info, crm, "POST", "config", {"ten_second_limit": LIFTED, "search_per_second": LIFTED})
-    if crm == "hubspot" and sandbox_index:
-        _index_hubspot_associations(Path(sandbox_dir) / "hubspot.sqlite")
     settings = _settings(crm, limits)
     connector = _connector(crm, info, settings, limits)
     t0 = time.perf_counter()
@@ -484,8 +461,7 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def bench_crm(crm: str, args: argparse.Namespace, info: dict[str, str], tmp: Path) -> dict[str, Any]:
-    base = {"crm": crm, "sandbox": info, "limits": args.hubspot_limits, "seed": args.seed,
-            "sandbox_dir": str(tmp / "sandbox"), "sandbox_index": args.sandbox_index}
+    base = {"crm": crm, "sandbox": info, "limits": args.hubspot_limits, "seed": args.seed}
     out: dict[str, Any] = {"sizes": {}, "plan": {}}
     for n in args.sizes:
         wh = str(tmp / f"{crm}-{n}.duckdb")
@@ -638,9 +614,6 @@ def notes(rows: list[dict[str, Any]], results: dict[str, Any], args: argparse.Na
         if seed and "error" not in seed and args.plan_size and seed["persons"] < args.plan_size:
             out.append(f"{crm} no-change plan: measured at {seed['persons']:,} persons, the size whose real sync "
                        f"(it puts the state in the warehouse) fits in minutes; see bench/README.md")
-    if args.crm in ("hubspot", "both") and args.sandbox_index:
-        out.append("hubspot sandbox: association index added to this run's sandbox database "
-                   "(see _index_hubspot_associations)")
     return out
 
 
@@ -674,8 +647,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true",
                     help="also run the largest first sync and the first plan under cProfile "
                          "(.prof files next to --out)")
-    ap.add_argument("--no-sandbox-index", dest="sandbox_index", action="store_false",
-                    help="do not add the HubSpot sandbox's missing association index (see _index_hubspot_associations)")
     ap.add_argument("--timeout", type=float, default=7200.0, help="seconds one measurement may take")
     ap.add_argument("--keep", action="store_true", help="keep the temporary sandbox data and warehouses")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
