@@ -164,6 +164,8 @@ class _Pass:
         self.ramp: Ramp | None = None  # the ramp guard, while the workflow's segment is new
         self.ramp_used = 0  # creates let through by the ramp this run, all objects together
         self.sources: dict[str, pl.DataFrame] = {}  # entity -> keyed sync model (for the intent order)
+        #: Whether a key being looked up now was written by us before (a lagging search count could miss it).
+        self.written_before = True
 
     @property
     def org(self) -> str:
@@ -383,6 +385,7 @@ class _Pass:
         if in_play.is_empty():
             return
         failed: dict[str, str] = {}
+        self.written_before = bool(in_play["crm_id"].is_not_null().any())
         current = self.find_companies(od, in_play[KEY].to_list(), desired.fields, failed)
         in_play = self.drop_failed_reads(od, in_play, failed)
         pending: list[_Pending] = []

@@ -4,6 +4,13 @@ Companies are matched by our sync key (batch read), then by domain (count first,
 or search, whichever costs fewer calls); contacts by email. Creates are upserts on the sync key
 or the email; a contact's company link is its own call, and a failed link fails the record so the
 next run retries it. The shared shape of a pass is :class:`_Pass` in :mod:`dagster_pipeline.sync.engine`.
+
+Batch reads by a unique property cost ceil(keys / 100) calls. When that is more than one, one
+search with ``limit: 1`` counts the records holding the property at all (its ``total``): none,
+and nothing is read (:meth:`HubSpotPass.read_by`, ``sync.read_path``, README "Reading the CRM").
+Search lags writes by seconds, so the count is trusted only when none of the keys was written by
+us before (none has a CRM id in the sync state); creates are upserts on the same property, so
+even a stale count could not duplicate a record.
 """
 
 from __future__ import annotations
@@ -58,6 +65,21 @@ class HubSpotPass(_Pass):
     def _current(self, obj: dict[str, Any]) -> dict[str, Any]:
         return {"id": obj["id"], **(obj.get("properties") or {})}
 
+    def read_by(self, object_type: str, id_property: str, keys: list[str], props: list[str],
+                failed: dict[str, str]) -> dict[str, dict]:
+        """``conn.read`` by a unique property, counted first when that can save calls (see the module docstring)."""
+        path = self.settings.sync.read_path
+        distinct = len({k.strip().lower() for k in keys if k})
+        if path != "keyed" and not (path == "auto" and (math.ceil(distinct / 100) <= 1 or self.written_before)):
+            try:
+                if self.conn.count_having(object_type, id_property) == 0:
+                    return {}
+            except (ApiLimitExhausted, AuthenticationError):
+                raise
+            except CrmError:
+                pass  # no count: read as before
+        return dict(self.conn.read(object_type, id_property, keys, props, failed=failed))
+
     company_object = OBJECTS["hubspot"]["company"]
     company_name_field = "name"
     person_object = OBJECTS["hubspot"]["contact"]
@@ -75,7 +97,7 @@ class HubSpotPass(_Pass):
         found: dict[str, dict[str, Any]] = {}
         key_prop = od.sync_key_field
         if key_prop and key_prop in schema.fields:
-            for k, obj in self.conn.read(od.api_name, key_prop, domains, props + [key_prop], failed=failed).items():
+            for k, obj in self.read_by(od.api_name, key_prop, domains, props + [key_prop], failed).items():
                 found[k.strip().lower()] = self._current(obj)
         rest = [k for k in domains if k not in found and k not in failed]
         if rest and "domain" in schema.fields:
@@ -136,8 +158,9 @@ class HubSpotPass(_Pass):
         schema = self.schema(od)
         props = [f for f in desired.fields if f in schema.fields]
         failed: dict[str, str] = {}
+        self.written_before = bool(in_play["crm_id"].is_not_null().any())
         found = {k.lower(): self._current(o) for k, o in
-                 self.conn.read(od.api_name, "email", in_play[KEY].to_list(), props, failed=failed).items()}
+                 self.read_by(od.api_name, "email", in_play[KEY].to_list(), props, failed).items()}
         linked: dict[str, list[str]] = {}
         to_check = [found[r[KEY]]["id"] for r in _rows(in_play) if r[KEY] in found and r[COMPANY_ID]]
         if to_check:
