@@ -2,8 +2,9 @@
 
 Companies are matched by our sync key (batch read), then by domain (count first, then read all
 or search, whichever costs fewer calls); contacts by email. Creates are upserts on the sync key
-or the email; a contact's company link is its own call, and a failed link fails the record so the
-next run retries it. The shared shape of a pass is :class:`_Pass` in :mod:`dagster_pipeline.sync.engine`.
+or the email, except new contacts with a company: a batch create carries their association inline.
+Any other company link is its own call, and a failed link fails the record so the next run retries
+it. The shared shape of a pass is :class:`_Pass` in :mod:`dagster_pipeline.sync.engine`.
 
 Batch reads by a unique property cost ceil(keys / 100) calls. When that is more than one, one
 search with ``limit: 1`` counts the records holding the property at all (its ``total``): none,
@@ -48,6 +49,9 @@ def _hubspot_value(value: Any) -> str:
 
 
 class HubSpotPass(_Pass):
+    #: While set, contact creates go by batch create with their company association inline.
+    link_inline = False
+
     def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
         id_property = od.sync_key_field or "email"
         inputs = []
@@ -55,6 +59,10 @@ class HubSpotPass(_Pass):
             props = {k: _hubspot_value(v) for k, v in p.payload.items() if v is not None}
             props[id_property] = p.key
             inputs.append((p.key, props))
+        if self.link_inline:
+            links = [str(p.company_id) for p in creates]
+            return list(self.conn.create_linked(od.api_name, id_property, "companies",
+                                                [(k, props, to) for (k, props), to in zip(inputs, links, strict=True)]))
         return list(self.conn.upsert(od.api_name, id_property, inputs))
 
     def _update(self, od: ObjectDef, updates: list[_Pending]) -> list[RecordResult]:
@@ -195,7 +203,26 @@ class HubSpotPass(_Pass):
             self.write_contacts(batch)
 
     def write_contacts(self, pending: list[_Pending]) -> None:
-        """Write contacts, then link each to its company; a failed link fails the record (retried next run)."""
+        """Write contacts, then link each to its company; a failed link fails the record (retried next run).
+
+        New contacts with a company are created with the association inline (batch create), so
+        their link costs no call of its own; one that exists by then (``CONFLICT``: created by a
+        rep since it was read, or by a lost answer's retry) goes the idempotent way below, upsert
+        then link. Updates and contacts without a company are upserted as before.
+        """
+        inline = [p for p in pending if p.action == "create" and p.company_id and p.payload]
+        if inline:
+            self.link_inline = True
+            try:
+                created = self.write(inline, "contacts")
+            finally:
+                self.link_inline = False
+            again = {id(p) for p, r in created if not r.ok and r.error_code == "CONFLICT"}
+            self.settle([(p, r) for p, r in created if id(p) not in again])
+            chosen = {id(p) for p in inline}
+            pending = [p for p in pending if id(p) not in chosen or id(p) in again]
+        if not pending:
+            return
         field_writes = [p for p in pending if p.payload]
         results = self.write(field_writes, "contacts")
         results += [(p, RecordResult(p.key, True, crm_id=p.crm_id)) for p in pending if not p.payload]

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 import pytest
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
 
 from connectors.hubspot.client import HubSpotCredentials
 from connectors.hubspot.client import make_client as make_hubspot
@@ -118,6 +119,20 @@ def _hs_state(hs: Any) -> dict[str, Any]:
                 break
             after = page.paging.next.after
         out[otype] = sorted(got)
+    ids = {}
+    after = None
+    while True:
+        page = hs.crm.contacts.basic_api.get_page(limit=100, after=after, properties=["email"])
+        ids.update({r.id: r.properties["email"] for r in page.results})
+        if not page.paging or not page.paging.next:
+            break
+        after = page.paging.next.after
+    domains = {r.id: (r.properties or {}).get("domain")
+               for r in hs.crm.companies.basic_api.get_page(limit=100, properties=["domain"]).results}
+    body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": i} for i in ids])
+    links = hs.crm.associations.v4.batch_api.get_page("contacts", "companies", body).results
+    out["links"] = sorted((ids[r._from.id], domains.get(t.to_object_id),
+                           tuple(sorted(x.type_id for x in t.association_types))) for r in links for t in r.to)
     return out
 
 
@@ -233,3 +248,17 @@ def test_hubspot_count_first_skips_a_lookup_with_nothing_to_find(hs_runs: dict[s
         "POST /crm/v3/objects/contacts/batch/read", 0) >= HS_N // 100
     assert counted.get("POST /crm/v3/objects/contacts/search", 0) >= 1
     assert keyed.get("POST /crm/v3/objects/contacts/search", 0) == 0
+
+
+def test_hubspot_new_contacts_carry_their_company_link_inline(hs_runs: dict[str, dict[str, Any]]) -> None:
+    run = hs_runs["auto"]
+    calls = run["calls"]
+    new = sum(1 for o in _outcomes(run["result"].log) if o[0] == "contacts" and o[2] == "create")
+    assert new == HS_N + 1  # every new person; the rep's contact was updated
+    assert calls.get("POST /crm/v3/objects/contacts/batch/create", 0) == -(-new // 100)
+    # Only the rep's contact, found by its email, is linked by a call of its own.
+    assert calls.get("POST /crm/v4/associations/contacts/companies/batch/associate/default", 0) == 1
+    links = run["state"]["links"]
+    assert len(links) == HS_N + 2  # every person linked to its company, as the default association makes
+    assert {types for _, _, types in links} == {(1, 279)}
+    assert ("p00000@co000.example.com", "co000.example.com", (1, 279)) in links
