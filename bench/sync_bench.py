@@ -26,12 +26,15 @@ Call counts come from both ends: the connector's own counter and the sandbox's
   ``bulk_threshold`` records up, the 3 write calls of each Bulk API 2.0 job (create, upload,
   close; one job per 100 MB of CSV); reads: one describe per object, the SOQL ``IN``
   statements the keys need at the URL budget with nothing but ``Id`` and the key selected (and
-  for companies no Account holds our sync key for, the ``Website LIKE`` statements), and per
-  Bulk job one status poll plus its success and failure results;
-- HubSpot writes: ceil(n/100) upserts per object + ceil(links/100) association calls; reads:
-  one properties read per object, ceil(keys/100) batch reads, one count of the companies with
-  a domain when some are not found by our sync key (an empty portal: nothing more to search),
-  ceil(ids/1000) association reads.
+  for companies no Account holds our sync key for, the ``Website LIKE`` statements; for people
+  found nowhere, the converted-Lead statements), each lookup at most one ``COUNT()`` when the
+  CRM is empty (first sync, first plan), and per Bulk job one status poll plus its success and
+  failure results;
+- HubSpot writes: ceil(n/100) upserts or creates per object (new contacts with a company are
+  created with the association inline) + ceil(links/100) association calls for the others;
+  reads: one properties read per object, ceil(keys/100) batch reads (at most one count in an
+  empty portal), one count of the companies with a domain when some are not found by our sync
+  key (an empty portal: nothing more to search), ceil(ids/1000) association reads.
 
 HubSpot's rate limits are lifted in the sandbox and the connector by default (the benchmark
 measures our code, not the 10-second window); the table prints how long HubSpot's real
@@ -165,8 +168,8 @@ class Probe:
     """Wall time spent in the connector's reads and writes and in the warehouse, and what was asked."""
 
     READS = ("describe", "find", "find_containing", "read", "search_in", "count_having", "search_having",
-             "search_containing", "associations")
-    WRITES = ("upsert", "update", "associate_default")
+             "search_containing", "associations", "count", "query_bulk")
+    WRITES = ("upsert", "update", "associate_default", "create_linked")
 
     def __init__(self, connector: Any, warehouse: Any) -> None:
         self.seconds = {"crm_read": 0.0, "crm_write": 0.0, "warehouse": 0.0}
@@ -217,6 +220,12 @@ def _describe_call(name: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, 
                                    for r in recs)
     elif name == "associate_default":
         out["n"] = len(args[2])
+    elif name == "count_having":  # (object_type, prop)
+        out["field"] = args[1]
+    elif name == "create_linked":  # (object_type, id_property, to_type, inputs)
+        out["n"] = len(args[3])
+    elif name == "count":  # (sobject, where)
+        out["where"] = args[1] if len(args) > 1 else kwargs.get("where")
     return out
 
 
@@ -377,12 +386,19 @@ def minimum(spec: dict[str, Any], out: dict[str, Any], connector: Any, persons: 
     if crm == "salesforce":
         reads["describe"] = 3
         threshold = out["bulk_threshold"]
-        reads["query Account by sync key"] = _soql_statements(connector, "Account", "Warmly_Sync_Key__c", c_keys)
+        def lookup(n_keyed: int) -> int:
+            # An empty CRM (first sync / plan): one COUNT() answers the lookup when it would take more.
+            return min(n_keyed, 1) if first else n_keyed
+
+        reads["query Account by sync key"] = lookup(_soql_statements(connector, "Account", "Warmly_Sync_Key__c",
+                                                                     c_keys))
         if first:  # none found by sync key: every Website containing each domain
-            reads["query Account by Website"] = _website_statements(connector, c_keys)
-        reads["query Contact by Email"] = _soql_statements(connector, "Contact", "Email", p_keys)
+            reads["query Account by Website"] = lookup(_website_statements(connector, c_keys))
+        reads["query Contact by Email"] = lookup(_soql_statements(connector, "Contact", "Email", p_keys))
         # none of them is a Contact in this benchmark: every key is looked up as a Lead too
-        reads["query Lead by Email"] = _soql_statements(connector, "Lead", "Email", p_keys)
+        reads["query Lead by Email"] = lookup(_soql_statements(connector, "Lead", "Email", p_keys))
+        if first:  # and, not being a Lead either, as a Lead a rep converted
+            reads["query converted Lead by Email"] = lookup(_soql_statements(connector, "Lead", "Email", p_keys))
         if mode == "sync":
             bytes_by_obj = {a["object"]: a.get("csv_bytes", 0) for a in out["asked"] if a["method"] in ("upsert",
                                                                                                        "update")}
@@ -402,18 +418,23 @@ def minimum(spec: dict[str, Any], out: dict[str, Any], connector: Any, persons: 
         extra = {"writes_if_collections_only": writes_collections_only}
     else:
         reads["properties"] = 2
-        reads["companies batch read by sync key"] = math.ceil(len(c_keys) / 100)
+        def batch_reads(n: int) -> int:
+            # An empty portal (first sync / plan): one count (a search, limit 1) answers a lookup of more.
+            return min(math.ceil(n / 100), 1) if first else math.ceil(n / 100)
+
+        reads["companies batch read by sync key"] = batch_reads(len(c_keys))
         if first:  # none found by sync key: count the companies with a domain (none in an empty portal)
             reads["companies with a domain (count)"] = 1
-        reads["contacts batch read by email"] = math.ceil(len(p_keys) / 100)
+        reads["contacts batch read by email"] = batch_reads(len(p_keys))
         if not first and p_keys:  # existing contacts: do they already have their company link?
             reads["associations read"] = math.ceil(len(p_keys) / 1000)
         if mode == "sync":
             if first:
                 linked = int(persons["company_domain"].is_in(companies["domain"].implode()).sum())
                 writes["companies upsert"] = math.ceil(len(c_keys) / 100)
-                writes["contacts upsert"] = math.ceil(len(p_keys) / 100)
-                writes["associations"] = math.ceil(linked / 100)
+                # new contacts with a company: batch create, the association inline; the rest upserted
+                writes["contacts create (linked inline)"] = math.ceil(linked / 100)
+                writes["contacts upsert"] = math.ceil((len(p_keys) - linked) / 100)
             elif p_keys:
                 writes["contacts update"] = math.ceil(len(p_keys) / 100)
         extra = {}

@@ -101,6 +101,7 @@ class SalesforcePass(_Pass):
         if in_play.is_empty():
             return
         keys = in_play[KEY].to_list()
+        self.written_before = bool(in_play["crm_id"].is_not_null().any())
         failed: dict[str, str] = {}
         contacts = self.find_people(contact_od, keys, contact.fields, None, failed)
         rest = [k for k in keys if k not in contacts and k not in failed]
@@ -222,6 +223,8 @@ class SalesforcePass(_Pass):
         path = self.settings.sync.read_path
         if path == "keyed" or (path == "auto" and keyed_calls <= 1):
             return "keyed", None
+        if path == "auto" and self.written_before and keyed_calls <= self.conn.bulk_query_calls(1):
+            return "keyed", None  # records of ours exist (the count is not 0) and no Bulk job is cheaper
         if path == "bulk":
             return "bulk", None
         total = self._count_or_none(sobject, where)

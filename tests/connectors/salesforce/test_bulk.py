@@ -73,7 +73,7 @@ def test_bulk_jobs_are_cut_by_the_bytes_of_their_csv_not_a_record_count(
     keyed: SalesforceConnector, sf, sleeps: list[float],
 ) -> None:
     """Each job's upload stays within the CSV cap, measured in bytes as the CSV is built (README
-    "Writing to Salesforce"); long values make fewer records fit, short ones more."""
+    "Reading the CRM", its writes paragraph); long values make fewer records fit, short ones more."""
     bulk = SalesforceConnector(sf, bulk_threshold=5, sleep=sleeps.append)
     bulk.bulk_csv_limit = 4_000  # Salesforce's is 100 MB: the same cut, at a size a test can reach
     uploads: list[int] = []
