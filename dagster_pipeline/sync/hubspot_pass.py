@@ -10,8 +10,8 @@ Batch reads by a unique property cost ceil(keys / 100) calls. When that is more 
 search with ``limit: 1`` counts the records holding the property at all (its ``total``): none,
 and nothing is read (:meth:`HubSpotPass.read_by`, ``sync.read_path``, README "Reading the CRM").
 Search lags writes by seconds, so the count is trusted only when none of the keys was written by
-us before (none has a CRM id in the sync state); creates are upserts on the same property, so
-even a stale count could not duplicate a record.
+us before (none has a CRM id in the sync state); creates are upserts on the same property, or
+creates that turn into upserts on ``CONFLICT``, so even a stale count could not duplicate a record.
 """
 
 from __future__ import annotations
