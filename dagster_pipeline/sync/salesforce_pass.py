@@ -5,6 +5,16 @@ Lead became; companies by our sync key, then by Website (``LIKE`` on the host, k
 Website normalises to the domain). Writes go through the connector's idempotent upsert on the
 sync key. The shared shape of a pass (gate, fingerprints, diff, outcomes) is :class:`_Pass` in
 :mod:`dagster_pipeline.sync.engine`.
+
+Every lookup goes through :meth:`SalesforcePass.lookup` / :meth:`SalesforcePass.lookup_containing`,
+which pick the cheapest way to read per object and run (``sync.read_path``, README "Reading the
+CRM"). Keyed ``IN`` statements cost about ceil(key bytes / URL budget) calls. When that is more
+than one (and, when some keys were written by us before, more than a Bulk job's least, 3), a
+``SELECT COUNT()`` of the records the lookup could find (the match field non-null, under the same
+condition) costs one call and ends the lookup when it is 0. A Bulk API 2.0 query job of those
+records costs 2 + ceil(count / 100,000) calls and is taken when that is fewer than the keyed
+statements and the keys are a tenth or more of the records it reads. Whichever way is taken, the
+same records are found.
 """
 
 from __future__ import annotations
@@ -21,6 +31,11 @@ from dagster_pipeline.sync.engine import COMPANY_ID, _deleted, _Pass, _Pending, 
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.outcomes import Outcome
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
+
+#: A Bulk query reads every record the lookup could find; it is taken only when the keys are at
+#: least 1 / BULK_MIN_SHARE of them, so a few keys never move a whole object (fewer calls, but
+#: every row of the object through the API: 1,000 changed keys among 100,000 Leads stay keyed).
+BULK_MIN_SHARE = 10
 
 
 class SalesforcePass(_Pass):
@@ -218,7 +233,7 @@ class SalesforcePass(_Pass):
         except CrmError:
             return None
 
-    def _path(self, keyed_calls: int, sobject: str, where: str) -> tuple[str, int | None]:
+    def _path(self, keyed_calls: int, sobject: str, where: str, keys: int) -> tuple[str, int | None]:
         """``("none" | "keyed" | "bulk", count)``: the cheapest way, by ``sync.read_path`` and the cost model."""
         path = self.settings.sync.read_path
         if path == "keyed" or (path == "auto" and keyed_calls <= 1):
@@ -232,7 +247,8 @@ class SalesforcePass(_Pass):
             return "keyed", None
         if total == 0:
             return "none", 0
-        if path == "auto" and self.conn.bulk_query_calls(total) < keyed_calls:
+        if (path == "auto" and self.conn.bulk_query_calls(total) < keyed_calls
+                and keys * BULK_MIN_SHARE >= total):
             return "bulk", total
         return "keyed", total
 
@@ -247,7 +263,7 @@ class SalesforcePass(_Pass):
             return []
         cond = f"{match_field} != null" + (f" AND ({where})" if where else "")
         keyed = self.conn.find_calls(sobject, match_field, keys, select, where=where)
-        path, _ = self._path(keyed, sobject, cond)
+        path, _ = self._path(keyed, sobject, cond, len(keys))
         if path == "none":
             return []
         if path == "bulk":
@@ -268,7 +284,7 @@ class SalesforcePass(_Pass):
         if not needles:
             return []
         keyed = self.conn.contains_calls(sobject, match_field, needles, select)
-        path, _ = self._path(keyed, sobject, f"{match_field} != null")
+        path, _ = self._path(keyed, sobject, f"{match_field} != null", len(needles))
         if path == "none":
             return []
         if path == "bulk":
