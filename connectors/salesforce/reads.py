@@ -28,7 +28,7 @@ from connectors.salesforce.soql import (
     check_identifier,
     contains_query_chunks,
     estimate_in_queries,
-    in_query_chunks_encoded,
+    in_query_chunks,
     select_fields,
     unique,
 )
@@ -66,8 +66,8 @@ class SalesforceReads(SalesforceTransport):
         columns = select_fields(fields, "Id", match_field)
         wanted = unique(str(v) for v in values if v is not None)
         query_url = self.sf.base_url + "query/"
-        chunks = in_query_chunks_encoded(query_url, sobject, match_field, wanted, columns, where=where)
-        return self._read_chunks(((keys, soql, encoded) for keys, soql, encoded in chunks), failed)
+        chunks = in_query_chunks(query_url, sobject, match_field, wanted, columns, where=where)
+        return self._read_chunks(chunks, failed)
 
     def find_calls(self, sobject: str, match_field: str, values: Iterable[str], fields: list[str], *,
                    where: str | None = None) -> int:
@@ -167,7 +167,7 @@ class SalesforceReads(SalesforceTransport):
         query_url = self.sf.base_url + "query/"
         chunks = contains_query_chunks(query_url, sobject, match_field, groups, columns)
         seen: dict[str, dict[str, Any]] = {}
-        for record in self._read_chunks(((keys, soql, None) for keys, soql in chunks), failed):
+        for record in self._read_chunks(chunks, failed):
             seen.setdefault(str(record.get("Id")), record)
         return list(seen.values())
 
@@ -179,12 +179,12 @@ class SalesforceReads(SalesforceTransport):
         head = len(f"SELECT {', '.join(select_fields(fields, 'Id', match_field))} FROM {sobject} WHERE ") * 1.3
         return estimate_in_queries(self.sf.base_url + "query/?q=", int(head), terms)
 
-    def _read_chunks(self, chunks: Iterable[tuple[list[str], str, str | None]],
+    def _read_chunks(self, chunks: Iterable[tuple[list[str], str]],
                      failed: dict[str, str] | None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        for keys, soql, encoded in chunks:
+        for keys, soql in chunks:
             try:
-                out.extend(list(self._query_all(soql, encoded)))
+                out.extend(list(self._query_all(soql)))
             except (ApiLimitExhausted, AuthenticationError):
                 raise
             except CrmError as exc:
@@ -194,12 +194,11 @@ class SalesforceReads(SalesforceTransport):
                     failed.setdefault(key, str(exc))
         return out
 
-    def _query_all(self, soql: str, encoded: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every record of one query; ``encoded`` is the statement already percent-encoded, sent as it is."""
-        if encoded is not None:
-            page = self._retrying(lambda: self._json(self._request("GET", "query/?q=" + encoded)))
-        else:
-            page = self._retrying(lambda: self._json(self._request("GET", "query/", params={"q": soql})))
+    def _query_all(self, soql: str) -> Iterator[dict[str, Any]]:
+        # The statement goes as ``params``: requests encodes it after parsing the URL. A query string
+        # encoded beforehand would be parsed and re-checked character by character (urllib3's
+        # parse_url), which measured 2.4x slower over 200,000 keys than encoding it here.
+        page = self._retrying(lambda: self._json(self._request("GET", "query/", params={"q": soql})))
         while True:
             for record in page.get("records") or []:
                 yield _without_attributes(record)

@@ -92,37 +92,15 @@ def in_query_chunks(
     max_url_bytes: int = MAX_QUERY_URL_BYTES,
 ) -> Iterator[tuple[list[str], str]]:
     """:func:`in_queries`, each statement with the values it carries (so a failed one names them)."""
-    for group, statement, _ in in_query_chunks_encoded(query_url, sobject, match_field, values, fields,
-                                                       where=where, max_url_bytes=max_url_bytes):
-        yield group, statement
-
-
-def in_query_chunks_encoded(
-    query_url: str,
-    sobject: str,
-    match_field: str,
-    values: list[str],
-    fields: list[str],
-    *,
-    where: str | None = None,
-    max_url_bytes: int = MAX_QUERY_URL_BYTES,
-) -> Iterator[tuple[list[str], str, str]]:
-    """:func:`in_query_chunks` with each statement also percent-encoded (``quote_plus``), ready for ``?q=``.
-
-    Each value is encoded once, while it is measured; the statement's encoding is the encoded
-    pieces joined (``quote_plus`` works character by character, so pieces concatenate). Sent
-    as it is, the query is not encoded a second time by ``requests``.
-    """
     check_identifier(sobject, "object name")
     check_identifier(match_field, "field name")
     for f in fields:
         check_identifier(f, "field name")
     head = f"SELECT {', '.join(fields)} FROM {sobject} WHERE {match_field} IN ("
     tail = ")" + (f" AND ({where})" if where else "")
-    ehead, etail = quote_plus(head), quote_plus(tail)
-    for group, terms, encoded in _pack(query_url, head, tail, ",", [(v, [quote(v)]) for v in values],
-                                       max_url_bytes, what=match_field):
-        yield group, head + ",".join(terms) + tail, ehead + "%2C".join(encoded) + etail
+    for group, terms in _pack(query_url, head, tail, ",", [(v, [quote(v)]) for v in values], max_url_bytes,
+                              what=match_field):
+        yield group, head + ",".join(terms) + tail
 
 
 def estimate_in_queries(query_url: str, head_bytes: int, values: list[str], *,
@@ -174,18 +152,17 @@ def contains_query_chunks(
         check_identifier(f, "field name")
     head = f"SELECT {', '.join(fields)} FROM {sobject} WHERE "
     items = [(key, [f"{match_field} LIKE {like_contains(t)}" for t in texts]) for key, texts in needles if texts]
-    for group, terms, _ in _pack(query_url, head, "", " OR ", items, max_url_bytes, what=match_field):
+    for group, terms in _pack(query_url, head, "", " OR ", items, max_url_bytes, what=match_field):
         yield group, head + " OR ".join(terms)
 
 
 def _pack(
     query_url: str, head: str, tail: str, sep: str, items: list[tuple[str, list[str]]], max_url_bytes: int,
     *, what: str,
-) -> Iterator[tuple[list[str], list[str], list[str]]]:
+) -> Iterator[tuple[list[str], list[str]]]:
     """Cut ``items`` (a key and its SOQL terms) into statements whose URL fits ``max_url_bytes``.
 
-    Yields each statement's keys, terms and encoded terms. urlencode / quote_plus encode
-    character by character, so encoded lengths add up.
+    urlencode / quote_plus encode character by character, so encoded lengths add up.
     """
     base = len(query_url) + len(urlencode({"q": head + tail})) + 1  # +1 for the "?"
     if base >= max_url_bytes:
@@ -193,19 +170,16 @@ def _pack(
     gap = len(quote_plus(sep))
     keys: list[str] = []
     terms: list[str] = []
-    encoded: list[str] = []
     size = base
     for key, item_terms in items:
-        item_encoded = [quote_plus(t) for t in item_terms]
-        cost = sum(len(e) for e in item_encoded) + gap * (len(item_terms) - 1)
+        cost = sum(len(quote_plus(t)) for t in item_terms) + gap * (len(item_terms) - 1)
         if terms and size + gap + cost > max_url_bytes:
-            yield keys, terms, encoded
-            keys, terms, encoded, size = [], [], [], base
+            yield keys, terms
+            keys, terms, size = [], [], base
         if size + (gap if terms else 0) + cost > max_url_bytes:
             raise ValueError(f"a {what} value of {len(key)} characters cannot fit in a query URL")
         size += (gap if terms else 0) + cost
         keys.append(key)
         terms.extend(item_terms)
-        encoded.extend(item_encoded)
     if terms:
-        yield keys, terms, encoded
+        yield keys, terms
