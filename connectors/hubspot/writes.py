@@ -134,7 +134,9 @@ class HubSpotWrites(HubSpotTransport):
 
         ``POST /crm/v3/objects/{type}/batch/create`` takes, per input, ``associations: [{to: {id},
         types: [{associationCategory: HUBSPOT_DEFINED, associationTypeId}]}]`` (HubSpot CRM API,
-        "Associate records during creation"; batch upsert takes no associations). The types are
+        "Associate records during creation", developers.hubspot.com/docs/api-reference/latest/crm/
+        associations/overview; the documented batch upsert input has id, idProperty, properties and
+        objectWriteTraceId only, no associations). The types are
         those ``batch/associate/default`` gives a contact without a primary company: the unlabeled
         one (279) and the primary (1), so the CRM ends up exactly as with a create then a link.
 

@@ -103,7 +103,9 @@ class SalesforceReads(SalesforceTransport):
         ``POST /jobs/query`` (``operation: query``, CSV), ``GET /jobs/query/{id}`` until the job
         is ``JobComplete``, then ``GET /jobs/query/{id}/results?maxRecords=…`` page after page,
         each next page named by the ``Sforce-Locator`` header until it says ``null`` (Bulk API
-        2.0 Developer Guide, "Create a Query Job", "Get Results for a Query Job"). CSV holds
+        2.0 Developer Guide, "Create a Query Job", "Get Results for a Query Job",
+        developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm;
+        the sandbox serves the same, :mod:`connectors.sandbox.salesforce.bulk`). CSV holds
         text only: an empty cell is read as null; the caller compares values in canonical form
         (``"true"``, ``"12.0"``), as it does for the REST answers. A job that fails, or a call
         that fails after its retries, raises :class:`CrmError` (the caller may read another way).
