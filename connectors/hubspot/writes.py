@@ -28,6 +28,10 @@ from connectors.hubspot.wire import (
     wire_properties,
 )
 
+#: The association types ``batch/associate/default`` makes for a record without a primary
+#: company: unlabeled, then primary (HubSpot's association type ids for contacts → companies).
+DEFAULT_LINK_TYPES: dict[tuple[str, str], tuple[int, ...]] = {("contacts", "companies"): (279, 1)}
+
 # Error codes that are about a property itself, whatever its value: every input that
 # carries the property is at fault.
 _PROPERTY_CODES = {"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE", "INVALID_PROPERTY", "PROPERTY_NOT_WRITABLE"}
@@ -119,6 +123,70 @@ class HubSpotWrites(HubSpotTransport):
             item.positions.append(pos)
         for item in items.values():
             item.payload = {"id": item.wire_id, "idProperty": id_property, "properties": item.props}
+            if self.write_trace_ids:
+                item.payload["objectWriteTraceId"] = item.trace
+        return self._run_writes(op, list(items.values()), inputs, results)
+
+    def create_linked(self, object_type: str, id_property: str, to_type: str,
+                      inputs: list[tuple[str, dict, str]]) -> list[RecordResult]:
+        """Batch create records each associated with one record of ``to_type`` in the same call:
+        inputs are ``(key, properties, to_id)``; one result per input, in order, ``created``.
+
+        ``POST /crm/v3/objects/{type}/batch/create`` takes, per input, ``associations: [{to: {id},
+        types: [{associationCategory: HUBSPOT_DEFINED, associationTypeId}]}]`` (HubSpot CRM API,
+        "Associate records during creation", developers.hubspot.com/docs/api-reference/latest/crm/
+        associations/overview; the documented batch upsert input has id, idProperty, properties and
+        objectWriteTraceId only, no associations). The types are
+        those ``batch/associate/default`` gives a contact without a primary company: the unlabeled
+        one (279) and the primary (1), so the CRM ends up exactly as with a create then a link.
+
+        A create is not idempotent: an input whose ``id_property`` value exists already (a rep
+        made the record since it was read, or a lost answer's retry) fails ``CONFLICT``; the
+        caller writes those by upsert and links them apart.
+        """
+        module, batch, _ = self._object(object_type)
+        self._check_type(to_type)
+        types = DEFAULT_LINK_TYPES.get((object_type, to_type))
+        if types is None:
+            raise ValueError(f"no default association from {object_type} to {to_type}")
+        ignore_case = id_property == "email"
+
+        def norm(v: str) -> str:
+            return v.strip().lower() if ignore_case else v
+
+        def send(payloads: list[dict[str, Any]]) -> Any:
+            model = module.BatchInputSimplePublicObjectBatchInputForCreate(inputs=payloads)
+            return batch.create_with_http_info(model, **self._kw())
+
+        def result_keys(r: Mapping[str, Any]) -> list[str]:
+            found = (r.get("properties") or {}).get(id_property)
+            return [norm(str(found))] if found is not None else []
+
+        op = _WriteOp(
+            endpoint=f"POST /crm/v3/objects/{object_type}/batch/create", send=send, result_keys=result_keys,
+            id_property=id_property, keys_are_tokens=ignore_case, ignore_case=ignore_case,
+            ok=lambda it, r: RecordResult(it.key, True, crm_id=str(r.get("id")), created=True),
+        )
+        results: list[RecordResult | None] = [None] * len(inputs)
+        items: dict[str, _Item] = {}
+        for pos, (key, props, to_id) in enumerate(inputs):
+            wid = norm(str(key or ""))
+            if not wid or not str(to_id or "").strip():
+                results[pos] = RecordResult(str(key or ""), False, error_code="MISSING_KEY",
+                                            message=f"no {id_property} or no record to link to")
+                continue
+            item = items.get(wid)
+            if item is None:
+                item = items[wid] = _Item(key=str(key), wire_id=wid, trace=str(len(items)), payload={}, props={},
+                                          aliases={"toObjectId": str(to_id)})
+            item.props.update(wire_properties(props or {}))
+            item.props[id_property] = wid if ignore_case else str(key)
+            item.payload = {"properties": item.props, "associations": [{
+                "to": {"id": str(to_id).strip()},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": t} for t in types],
+            }]}
+            item.positions.append(pos)
+        for item in items.values():
             if self.write_trace_ids:
                 item.payload["objectWriteTraceId"] = item.trace
         return self._run_writes(op, list(items.values()), inputs, results)

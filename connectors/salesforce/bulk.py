@@ -1,13 +1,17 @@
 """Salesforce Bulk API 2.0: large upserts and updates as ingest jobs, results joined back to records.
 
-One job per upload-sized chunk of rows (CSV under the 100 MB cap): create, upload, close as
-one unit (started again whole after a transient failure), then polls until the job ends, and
+One job per upload-sized chunk of rows: the CSV is built row by row and measured in bytes as it
+is built, and a job is cut before its upload would pass the 100 MB cap (:data:`MAX_BULK_CSV_BYTES`),
+whatever the number of records. Create, upload, close as one unit (started again whole after a
+transient failure), then polls until the job ends, and
 its successful, failed and unprocessed results matched back to the inputs on the key column.
 Locked rows go again in a new job, after backoff.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -28,6 +32,9 @@ MAX_BULK_POLL_INTERVAL = 10.0
 
 class SalesforceBulk(SalesforceTransport):
     """Writes through Bulk API 2.0 ingest jobs."""
+
+    #: The most CSV bytes one job's upload carries (Salesforce's cap; an instance may lower it).
+    bulk_csv_limit = MAX_BULK_CSV_BYTES
 
     # -- Bulk API 2.0 --------------------------------------------------------------------
 
@@ -50,8 +57,8 @@ class SalesforceBulk(SalesforceTransport):
         attempt = 1
         while rows:
             outcome: dict[int, RecordResult] = {}
-            for job_rows in _split_by_size(rows):
-                outcome.update(self._bulk_job(sobject, external_id_field, job_rows, keys))
+            for job_rows, data in _jobs_by_size(rows, external_id_field or "Id", self.bulk_csv_limit):
+                outcome.update(self._bulk_job(sobject, external_id_field, job_rows, keys, data))
             retry = []
             for i, row in rows:
                 result = outcome.get(i)
@@ -73,10 +80,12 @@ class SalesforceBulk(SalesforceTransport):
         external_id_field: str | None,
         rows: list[tuple[int, dict[str, str]]],
         keys: list[str],
+        data: bytes | None = None,
     ) -> dict[int, RecordResult]:
         key_field = external_id_field or "Id"
-        columns = _columns([r for _, r in rows], key_field)
-        data = csv_text(columns, [[row.get(c, "") for c in columns] for _, row in rows]).encode("utf-8")
+        if data is None:
+            columns = _columns([r for _, r in rows], key_field)
+            data = csv_text(columns, [[row.get(c, "") for c in columns] for _, row in rows]).encode("utf-8")
         spec: dict[str, Any] = {
             "object": sobject, "operation": "upsert" if external_id_field else "update",
             "contentType": "CSV", "lineEnding": "LF", "columnDelimiter": "COMMA",
@@ -168,19 +177,38 @@ def _columns(rows: list[dict[str, str]], key_field: str) -> list[str]:
     return list(names)
 
 
-def _split_by_size(rows: list[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[int, dict[str, str]]]]:
-    """Rows cut into jobs whose CSV stays under the Bulk upload cap (a rough, generous estimate)."""
+def _jobs_by_size(rows: list[tuple[int, dict[str, str]]], key_field: str, limit: int
+                  ) -> Iterator[tuple[list[tuple[int, dict[str, str]]], bytes]]:
+    """Rows cut into jobs, each with its CSV upload, every upload at most ``limit`` bytes.
+
+    The columns are those of all the rows (an empty cell leaves a field as it is, in Bulk API 2.0);
+    each row is written as CSV and measured in UTF-8 bytes as it is added, so the cut is exact.
+    A row that alone would not fit still goes, alone, and Salesforce answers for it.
+    """
+    columns = _columns([r for _, r in rows], key_field)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+
+    def line(cells: list[str]) -> bytes:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(cells)
+        return buf.getvalue().encode("utf-8")
+
+    header = line(columns)
     chunk: list[tuple[int, dict[str, str]]] = []
-    size = 0
+    parts: list[bytes] = [header]
+    size = len(header)
     for item in rows:
-        row_bytes = sum(len(v.encode("utf-8")) + 3 for v in item[1].values()) + 1
-        if chunk and size + row_bytes > MAX_BULK_CSV_BYTES - 1_000_000:
-            yield chunk
-            chunk, size = [], 0
+        encoded = line([item[1].get(c, "") for c in columns])
+        if chunk and size + len(encoded) > limit:
+            yield chunk, b"".join(parts)
+            chunk, parts, size = [], [header], len(header)
         chunk.append(item)
-        size += row_bytes
+        parts.append(encoded)
+        size += len(encoded)
     if chunk:
-        yield chunk
+        yield chunk, b"".join(parts)
 
 
 def _join_bulk_results(

@@ -75,8 +75,10 @@ COMPANY_ID = "__company_id"
 #: recent signal (last seen, or intent signal); on a tie, the earlier workflow in this list.
 #: A chat is the strongest intent, an orchestration's pick the next, a page view the weakest.
 WORKFLOW_PRECEDENCE: tuple[str, ...] = ("inbound_agent", "outbound_agent", "website_visitor")
-#: Creates are built and written this many at a time, so memory stays flat however many there are.
-CREATE_CHUNK = 200_000  # one Salesforce Bulk 2.0 job (100 MB of CSV) holds ~240k Leads
+#: Creates are built and written this many bytes of values at a time (estimated column-wise, as
+#: CSV), so memory stays flat however many there are and each chunk fits one Salesforce Bulk 2.0
+#: upload (100 MB of CSV; the connector measures the real CSV and cuts again if it must).
+CREATE_CHUNK_BYTES = 90_000_000
 
 
 @dataclass
@@ -164,6 +166,8 @@ class _Pass:
         self.ramp: Ramp | None = None  # the ramp guard, while the workflow's segment is new
         self.ramp_used = 0  # creates let through by the ramp this run, all objects together
         self.sources: dict[str, pl.DataFrame] = {}  # entity -> keyed sync model (for the intent order)
+        #: Whether a key being looked up now was written by us before (a lagging search count could miss it).
+        self.written_before = True
 
     @property
     def org(self) -> str:
@@ -383,6 +387,7 @@ class _Pass:
         if in_play.is_empty():
             return
         failed: dict[str, str] = {}
+        self.written_before = bool(in_play["crm_id"].is_not_null().any())
         current = self.find_companies(od, in_play[KEY].to_list(), desired.fields, failed)
         in_play = self.drop_failed_reads(od, in_play, failed)
         pending: list[_Pending] = []
@@ -449,7 +454,7 @@ class _Pass:
         no per-record diff is needed. ``defaults`` fill required fields the warehouse left empty,
         ``extra`` adds computed columns (our sync key, the Account link). In ``plan`` mode the
         planned creates go to the log as one frame and nothing is yielded; in ``sync`` mode the
-        records are yielded in chunks of :data:`CREATE_CHUNK` for the caller to write.
+        records are yielded in chunks of about :data:`CREATE_CHUNK_BYTES` of values for the caller to write.
 
         While a ramp runs, the creates beyond its allowance are ``skipped: ramp_limit`` first
         (:meth:`hold_back`).
@@ -494,7 +499,7 @@ class _Pass:
                 self.samples.append({"object": od.api_name, "key": row[KEY], "action": "create", "changes": {
                     f: {"old": None, "new": _jsonable(row[f])} for f in fields if row[f] is not None}})
             return
-        for chunk in payloads.iter_slices(CREATE_CHUNK):
+        for chunk in _byte_slices(payloads, fields, CREATE_CHUNK_BYTES):
             pending = []
             for row in chunk.iter_rows(named=True):
                 payload = {f: _py(row[f]) for f in fields if row[f] is not None}
@@ -596,6 +601,28 @@ class _Pass:
 
     def skip_all(self, od: ObjectDef, keys: pl.Series, reason: str) -> None:
         self.log.add_bulk(od.api_name, keys, "skipped", "skipped", reason=reason)
+
+
+def _byte_slices(frame: pl.DataFrame, fields: list[str], limit: int) -> Iterator[pl.DataFrame]:
+    """``frame`` cut into consecutive slices whose ``fields`` hold about ``limit`` bytes of text each.
+
+    Each row is estimated as its values' text lengths plus a comma and quotes per field (a CSV
+    row, a little over), computed column-wise; a row alone over ``limit`` still gets a slice.
+    """
+    if frame.is_empty():
+        return
+    if not fields:
+        yield frame
+        return
+    size = pl.sum_horizontal([pl.col(f).cast(pl.Utf8).str.len_bytes().fill_null(0) + 3 for f in fields]) + 1
+    cum = frame.select(size.cum_sum().alias("c"))["c"]
+    start = 0
+    base = 0
+    for i, c in enumerate(cum.to_list()):
+        if c - base > limit and i > start:
+            yield frame.slice(start, i - start)
+            start, base = i, cum[i - 1]
+    yield frame.slice(start)
 
 
 def _deleted(in_play_new: pl.DataFrame) -> pl.Series:

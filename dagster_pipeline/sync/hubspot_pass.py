@@ -2,8 +2,16 @@
 
 Companies are matched by our sync key (batch read), then by domain (count first, then read all
 or search, whichever costs fewer calls); contacts by email. Creates are upserts on the sync key
-or the email; a contact's company link is its own call, and a failed link fails the record so the
-next run retries it. The shared shape of a pass is :class:`_Pass` in :mod:`dagster_pipeline.sync.engine`.
+or the email, except new contacts with a company: a batch create carries their association inline.
+Any other company link is its own call, and a failed link fails the record so the next run retries
+it. The shared shape of a pass is :class:`_Pass` in :mod:`dagster_pipeline.sync.engine`.
+
+Batch reads by a unique property cost ceil(keys / 100) calls. When that is more than one, one
+search with ``limit: 1`` counts the records holding the property at all (its ``total``): none,
+and nothing is read (:meth:`HubSpotPass.read_by`, ``sync.read_path``, README "Reading the CRM").
+Search lags writes by seconds, so the count is trusted only when none of the keys was written by
+us before (none has a CRM id in the sync state); creates are upserts on the same property, or
+creates that turn into upserts on ``CONFLICT``, so even a stale count could not duplicate a record.
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ def _hubspot_value(value: Any) -> str:
 
 
 class HubSpotPass(_Pass):
+    #: While set, contact creates go by batch create with their company association inline.
+    link_inline = False
+
     def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
         id_property = od.sync_key_field or "email"
         inputs = []
@@ -49,6 +60,10 @@ class HubSpotPass(_Pass):
             props = {k: _hubspot_value(v) for k, v in p.payload.items() if v is not None}
             props[id_property] = p.key
             inputs.append((p.key, props))
+        if self.link_inline:
+            links = [str(p.company_id) for p in creates]
+            return list(self.conn.create_linked(od.api_name, id_property, "companies",
+                                                [(k, props, to) for (k, props), to in zip(inputs, links, strict=True)]))
         return list(self.conn.upsert(od.api_name, id_property, inputs))
 
     def _update(self, od: ObjectDef, updates: list[_Pending]) -> list[RecordResult]:
@@ -58,6 +73,21 @@ class HubSpotPass(_Pass):
 
     def _current(self, obj: dict[str, Any]) -> dict[str, Any]:
         return {"id": obj["id"], **(obj.get("properties") or {})}
+
+    def read_by(self, object_type: str, id_property: str, keys: list[str], props: list[str],
+                failed: dict[str, str]) -> dict[str, dict]:
+        """``conn.read`` by a unique property, counted first when that can save calls (see the module docstring)."""
+        path = self.settings.sync.read_path
+        distinct = len({k.strip().lower() for k in keys if k})
+        if path != "keyed" and not (path == "auto" and (math.ceil(distinct / 100) <= 1 or self.written_before)):
+            try:
+                if self.conn.count_having(object_type, id_property) == 0:
+                    return {}
+            except (ApiLimitExhausted, AuthenticationError):
+                raise
+            except CrmError:
+                pass  # no count: read as before
+        return dict(self.conn.read(object_type, id_property, keys, props, failed=failed))
 
     company_object = OBJECTS["hubspot"]["company"]
     company_name_field = "name"
@@ -76,7 +106,7 @@ class HubSpotPass(_Pass):
         found: dict[str, dict[str, Any]] = {}
         key_prop = od.sync_key_field
         if key_prop and key_prop in schema.fields:
-            for k, obj in self.conn.read(od.api_name, key_prop, domains, props + [key_prop], failed=failed).items():
+            for k, obj in self.read_by(od.api_name, key_prop, domains, props + [key_prop], failed).items():
                 found[k.strip().lower()] = self._current(obj)
         rest = [k for k in domains if k not in found and k not in failed]
         if rest and "domain" in schema.fields:
@@ -137,8 +167,9 @@ class HubSpotPass(_Pass):
         schema = self.schema(od)
         props = [f for f in desired.fields if f in schema.fields]
         failed: dict[str, str] = {}
+        self.written_before = bool(in_play["crm_id"].is_not_null().any())
         found = {k.lower(): self._current(o) for k, o in
-                 self.conn.read(od.api_name, "email", in_play[KEY].to_list(), props, failed=failed).items()}
+                 self.read_by(od.api_name, "email", in_play[KEY].to_list(), props, failed).items()}
         linked: dict[str, list[str]] = {}
         to_check = [found[r[KEY]]["id"] for r in _rows(in_play) if r[KEY] in found and r[COMPANY_ID]]
         if to_check:
@@ -173,7 +204,26 @@ class HubSpotPass(_Pass):
             self.write_contacts(batch)
 
     def write_contacts(self, pending: list[_Pending]) -> None:
-        """Write contacts, then link each to its company; a failed link fails the record (retried next run)."""
+        """Write contacts, then link each to its company; a failed link fails the record (retried next run).
+
+        New contacts with a company are created with the association inline (batch create), so
+        their link costs no call of its own; one that exists by then (``CONFLICT``: created by a
+        rep since it was read, or by a lost answer's retry) goes the idempotent way below, upsert
+        then link. Updates and contacts without a company are upserted as before.
+        """
+        inline = [p for p in pending if p.action == "create" and p.company_id and p.payload]
+        if inline:
+            self.link_inline = True
+            try:
+                created = self.write(inline, "contacts")
+            finally:
+                self.link_inline = False
+            again = {id(p) for p, r in created if not r.ok and r.error_code == "CONFLICT"}
+            self.settle([(p, r) for p, r in created if id(p) not in again])
+            chosen = {id(p) for p in inline}
+            pending = [p for p in pending if id(p) not in chosen or id(p) in again]
+        if not pending:
+            return
         field_writes = [p for p in pending if p.payload]
         results = self.write(field_writes, "contacts")
         results += [(p, RecordResult(p.key, True, crm_id=p.crm_id)) for p in pending if not p.payload]

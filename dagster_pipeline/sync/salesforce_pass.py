@@ -5,6 +5,16 @@ Lead became; companies by our sync key, then by Website (``LIKE`` on the host, k
 Website normalises to the domain). Writes go through the connector's idempotent upsert on the
 sync key. The shared shape of a pass (gate, fingerprints, diff, outcomes) is :class:`_Pass` in
 :mod:`dagster_pipeline.sync.engine`.
+
+Every lookup goes through :meth:`SalesforcePass.lookup` / :meth:`SalesforcePass.lookup_containing`,
+which pick the cheapest way to read per object and run (``sync.read_path``, README "Reading the
+CRM"). Keyed ``IN`` statements cost about ceil(key bytes / URL budget) calls. When that is more
+than one (and, when some keys were written by us before, more than a Bulk job's least, 3), a
+``SELECT COUNT()`` of the records the lookup could find (the match field non-null, under the same
+condition) costs one call and ends the lookup when it is 0. A Bulk API 2.0 query job of those
+records costs 2 + ceil(count / 100,000) calls and is taken when that is fewer than the keyed
+statements and the keys are a tenth or more of the records it reads. Whichever way is taken, the
+same records are found.
 """
 
 from __future__ import annotations
@@ -15,11 +25,17 @@ from typing import Any
 import polars as pl
 
 from connectors.crm import RecordResult
+from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef
 from dagster_pipeline.sync.engine import COMPANY_ID, _deleted, _Pass, _Pending, _rows, _with_company_id
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.outcomes import Outcome
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
+
+#: A Bulk query reads every record the lookup could find; it is taken only when the keys are at
+#: least 1 / BULK_MIN_SHARE of them, so a few keys never move a whole object (fewer calls, but
+#: every row of the object through the API: 1,000 changed keys among 100,000 Leads stay keyed).
+BULK_MIN_SHARE = 10
 
 
 class SalesforcePass(_Pass):
@@ -59,13 +75,13 @@ class SalesforcePass(_Pass):
         if key_field and key_field in schema.fields:
             if key_field not in select:
                 select.append(key_field)
-            for rec in self.conn.find("Account", key_field, domains, select, failed=failed):
+            for rec in self.lookup("Account", key_field, domains, select, None, failed):
                 k = (rec.get(key_field) or "").strip().lower()
                 found.setdefault(k, rec)
         rest = [d for d in domains if d not in found and d not in failed]
         if rest and "Website" in schema.fields:
-            matches = self.conn.find_containing("Account", "Website", {d: display_forms(d) for d in rest},
-                                                select + ["CreatedDate"], failed=failed)
+            matches = self.lookup_containing("Account", "Website", {d: display_forms(d) for d in rest},
+                                             select + ["CreatedDate"], failed)
             matches = sorted(matches, key=lambda r: r.get("CreatedDate") or "")  # oldest account wins
             wanted = {d for d in rest if d not in failed}
             for rec, dom in zip(matches, normalise_domains([r.get("Website") for r in matches]), strict=True):
@@ -100,6 +116,7 @@ class SalesforcePass(_Pass):
         if in_play.is_empty():
             return
         keys = in_play[KEY].to_list()
+        self.written_before = bool(in_play["crm_id"].is_not_null().any())
         failed: dict[str, str] = {}
         contacts = self.find_people(contact_od, keys, contact.fields, None, failed)
         rest = [k for k in keys if k not in contacts and k not in failed]
@@ -173,7 +190,7 @@ class SalesforcePass(_Pass):
         select = ["Id", "Email", "CreatedDate",
                   *[f for f in dict.fromkeys(wanted) if f and f in schema.fields and f not in ("Id", "Email")]]
         found: dict[str, dict[str, Any]] = {}
-        for rec in sorted(self.conn.find(od.api_name, match_field, emails, select, where=where, failed=failed),
+        for rec in sorted(self.lookup(od.api_name, match_field, emails, select, where, failed),
                           key=lambda r: r.get("CreatedDate") or ""):
             key = str(rec.get(match_field) or "")
             found.setdefault(key.strip().lower() if match_field == "Email" else key, rec)  # oldest duplicate wins
@@ -186,8 +203,8 @@ class SalesforcePass(_Pass):
         A converted Lead is read-only (``CANNOT_UPDATE_CONVERTED_LEAD``) and keeps our sync key, so
         neither an update nor an idempotent create can go to it: the person is written to its Contact.
         """
-        converted = self.conn.find("Lead", "Email", emails, ["Email", "ConvertedContactId", "CreatedDate"],
-                                   where="IsConverted = true", failed=failed)
+        converted = self.lookup("Lead", "Email", emails, ["Email", "ConvertedContactId", "CreatedDate"],
+                                "IsConverted = true", failed)
         by_contact: dict[str, str] = {}
         for rec in sorted(converted, key=lambda r: r.get("CreatedDate") or ""):
             if rec.get("ConvertedContactId"):
@@ -196,3 +213,82 @@ class SalesforcePass(_Pass):
         found = self.find_people(od, list(by_contact), fields, None, lost, match_field="Id")
         failed.update({by_contact[cid]: reason for cid, reason in lost.items() if cid in by_contact})
         return {by_contact[cid]: rec for cid, rec in found.items() if cid in by_contact}
+
+    # -- choosing how to read -----------------------------------------------------------------
+    def _count_or_none(self, sobject: str, where: str) -> int | None:
+        """The count, or None when it could not be had (the lookup then goes on keyed, as before)."""
+        try:
+            return int(self.conn.count(sobject, where))
+        except (ApiLimitExhausted, AuthenticationError):
+            raise
+        except CrmError:
+            return None
+
+    def _bulk_or_none(self, sobject: str, select: list[str], where: str) -> list[dict[str, Any]] | None:
+        """Every record the lookup could find, by one Bulk query job; None if the job failed."""
+        try:
+            return list(self.conn.query_bulk(sobject, select, where))
+        except (ApiLimitExhausted, AuthenticationError):
+            raise
+        except CrmError:
+            return None
+
+    def _path(self, keyed_calls: int, sobject: str, where: str, keys: int) -> tuple[str, int | None]:
+        """``("none" | "keyed" | "bulk", count)``: the cheapest way, by ``sync.read_path`` and the cost model."""
+        path = self.settings.sync.read_path
+        if path == "keyed" or (path == "auto" and keyed_calls <= 1):
+            return "keyed", None
+        if path == "auto" and self.written_before and keyed_calls <= self.conn.bulk_query_calls(1):
+            return "keyed", None  # records of ours exist (the count is not 0) and no Bulk job is cheaper
+        if path == "bulk":
+            return "bulk", None
+        total = self._count_or_none(sobject, where)
+        if total is None:
+            return "keyed", None
+        if total == 0:
+            return "none", 0
+        if (path == "auto" and self.conn.bulk_query_calls(total) < keyed_calls
+                and keys * BULK_MIN_SHARE >= total):
+            return "bulk", total
+        return "keyed", total
+
+    def lookup(self, sobject: str, match_field: str, keys: list[str], select: list[str], where: str | None,
+               failed: dict[str, str]) -> list[dict[str, Any]]:
+        """Records of ``sobject`` whose ``match_field`` is one of ``keys``: what ``conn.find`` returns,
+        read the cheapest way (see the module docstring). The count and the Bulk query cover
+        exactly what the keyed statements could match: the match field non-null, under ``where``;
+        a Bulk query's rows are then kept when their value is one of the keys (case-insensitively,
+        as SOQL compares text; ``Id`` exactly)."""
+        if not keys:
+            return []
+        cond = f"{match_field} != null" + (f" AND ({where})" if where else "")
+        keyed = self.conn.find_calls(sobject, match_field, keys, select, where=where)
+        path, _ = self._path(keyed, sobject, cond, len(keys))
+        if path == "none":
+            return []
+        if path == "bulk":
+            rows = self._bulk_or_none(sobject, [*select, match_field], cond)
+            if rows is not None:
+                if match_field == "Id":
+                    wanted = set(keys)
+                    return [r for r in rows if r.get("Id") in wanted]
+                folded = {k.lower() for k in keys}
+                return [r for r in rows if str(r.get(match_field) or "").lower() in folded]
+        return list(self.conn.find(sobject, match_field, keys, select, where=where, failed=failed))
+
+    def lookup_containing(self, sobject: str, match_field: str, needles: dict[str, list[str]], select: list[str],
+                          failed: dict[str, str]) -> list[dict[str, Any]]:
+        """What ``conn.find_containing`` returns, read the cheapest way. A Bulk query returns every
+        record with a ``match_field`` (a superset of the ``LIKE`` matches): the caller keeps only
+        those whose value normalises to a key it asked for, which each ``LIKE`` match also had to."""
+        if not needles:
+            return []
+        keyed = self.conn.contains_calls(sobject, match_field, needles, select)
+        path, _ = self._path(keyed, sobject, f"{match_field} != null", len(needles))
+        if path == "none":
+            return []
+        if path == "bulk":
+            rows = self._bulk_or_none(sobject, [*select, match_field], f"{match_field} != null")
+            if rows is not None:
+                return rows
+        return list(self.conn.find_containing(sobject, match_field, needles, select, failed=failed))

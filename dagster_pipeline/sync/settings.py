@@ -203,6 +203,13 @@ class WorkflowSettings(_Strict):
 
 class SyncTuning(_Strict):
     bulk_threshold: int = Field(default=2000, ge=1, description="Salesforce: Bulk API 2.0 from this many records up")
+    #: How the engine reads the CRM records it matches against (README "Reading the CRM"):
+    #: ``auto`` weighs the calls of each way per object and run (count first; keyed lookups, or a
+    #: Salesforce Bulk query of the object when the keys are a large share of it); ``keyed`` always
+    #: looks keys up; ``count`` always counts first, then looks keys up; ``bulk`` (Salesforce) always
+    #: reads the object by a Bulk query job. Every way finds the same records: only calls differ.
+    read_path: Literal["auto", "keyed", "count", "bulk"] = Field(
+        default="auto", description="auto | keyed | count | bulk: how CRM records are read for matching")
     hubspot_ten_second_limit: int = Field(default=100, ge=1, description="HubSpot calls per rolling 10 s (app's tier)")
     max_attempts: int = Field(default=6, ge=1, le=20)
     max_retry_after_seconds: float = Field(

@@ -132,8 +132,11 @@ def test_hubspot_first_sync_into_an_empty_portal_searches_once(hs_runner: Runner
     c = companies(*(company(f"firm{i}.io") for i in range(150)))
     result = hs_runner.sync(persons(), c)
     assert result.summary["companies"].created == 150
-    # The count says the portal has no company with a domain: no search per 100 (or 5) domains.
-    assert sandbox.calls("hubspot")["by_endpoint"]["POST crm/v3/objects/{type}/search"] == 1
+    # Two counts say the portal has no company with our sync key nor with a domain: no batch read
+    # per 100 keys, no search per 5 domains (README "Reading the CRM").
+    calls = sandbox.calls("hubspot")["by_endpoint"]
+    assert calls["POST crm/v3/objects/{type}/search"] == 2
+    assert calls.get("POST crm/v3/objects/{type}/batch/read", 0) == 0
 
 
 def test_like_wildcards_in_a_domain_match_only_themselves(runner: Runner) -> None:

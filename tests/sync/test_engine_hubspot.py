@@ -142,6 +142,21 @@ def test_a_lost_response_does_not_duplicate(ready, hs, sandbox) -> None:
     assert len(all_contacts(hs)) == 3 and len(all_companies(hs)) == 2
 
 
+def test_a_lost_response_on_a_create_with_its_company_link_does_not_duplicate(ready, hs, sandbox) -> None:
+    """New contacts go by batch create (their company link inline), which is not idempotent: the
+    retry of a create whose answer was lost meets CONFLICT, and those contacts are upserted and
+    linked instead (README "Creates are idempotent")."""
+    sandbox.admin("hubspot", "POST", "faults", {"kind": "drop_after_commit", "path": "contacts/batch/create",
+                                                "count": 1})
+    p, c = world()
+    result = ready.sync(p, c)
+    assert result.failed == 0, result.log.filter(result.log["status"] == "failed").to_dicts()
+    contacts = all_contacts(hs)
+    assert len(contacts) == 3
+    linked = {c.id: sorted(set(company_of(hs, c.id))) for c in contacts}
+    assert all(len(v) == 1 for v in linked.values())
+
+
 def test_rate_limits_and_server_errors_are_survived(ready, hs, sandbox) -> None:
     sandbox.admin("hubspot", "POST", "faults", {"kind": "status", "status": 502, "count": 2, "path": "batch"})
     sandbox.admin("hubspot", "POST", "faults", {

@@ -190,11 +190,11 @@ def test_hubspot_six_runs_with_a_warehouse_change_rep_edits_a_spent_daily_limit_
     p, c = world()
     props = ["email", "jobtitle", "warmly_session_count"]
 
-    # 1. First sync: companies, then contacts, then their links: one call each.
+    # 1. First sync: companies, then contacts created with their links inline: one call each.
     first = sync(p, c)
     assert logged(warehouse, first.run_id) == {k: ("create", "succeeded", None) for k in (*PEOPLE, *DOMAINS)}
-    assert calls.matching("batch/upsert") == 2 and calls.matching("associate/default") == 1
-    assert calls.writes() == 3
+    assert calls.matching("batch/upsert") == 1 and calls.matching("batch/create") == 1
+    assert calls.matching("associate/default") == 0 and calls.writes() == 2
     contact_ids = {e: hs_contact(hs, e, props).id for e in PEOPLE}
     company_ids = {co.properties["domain"]: co.id for co in hs.crm.companies.get_all(properties=["domain"])}
     assert hs_company_of(hs, contact_ids[CAROL]) == [company_ids["globex.com"]]

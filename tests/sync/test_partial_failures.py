@@ -69,7 +69,7 @@ def test_hubspot_a_lost_response_on_the_company_write_still_links_the_people(
     result = hs_runner.sync(people(), acme())
     assert result.failed == 0, result.log.filter(pl.col("status") == "failed").to_dicts()
     [co] = hs_companies(hs)
-    for email in ("ann@acme.io", "bob@acme.io"):
+    for email in ("ann@acme.io", "bob@acme.io", "zoe@freelance.dev"):
         assert hs_company_of(hs, hs_contact(hs, email, ["email"]).id) == [co.id]
 
 
@@ -98,14 +98,18 @@ def test_a_company_that_failed_is_written_next_run_and_its_people_are_linked_the
 def test_hubspot_the_daily_limit_spent_at_the_links_fails_those_people_and_the_next_run_only_links_them(
         hs_runner: Runner, hs: Any, sandbox: Any, warehouse: Warehouse) -> None:
     hs_runner.setup()
+    # Contacts a rep made (no company yet) are found by email and linked by a call of their own
+    # (new contacts carry their link in the create itself).
+    for email in ("ann@acme.io", "bob@acme.io", "zoe@freelance.dev"):
+        hs.crm.contacts.basic_api.create({"properties": {"email": email, "lastname": "Rep"}})
     p = pl.concat([people(), persons(person("zoe@freelance.dev", None, first_name="Zoe"))])  # no company
     sandbox.admin("hubspot", "POST", "faults", {"kind": "status", "status": 429, "path": "associate/default",
                                                 "count": 1, "body": HS_DAILY_LIMIT_SPENT})
     first = hs_runner.sync(p, acme())
     assert first.stopped and "daily" in first.stopped.lower()
     run = logged(warehouse, first.run_id)
-    assert run["ann@acme.io"] == run["bob@acme.io"] == ("create", "failed", "link_failed")
-    assert run["zoe@freelance.dev"] == ("create", "succeeded", None)  # nothing to link: done
+    assert run["ann@acme.io"] == run["bob@acme.io"] == ("update", "failed", "link_failed")
+    assert run["zoe@freelance.dev"] == ("update", "succeeded", None)  # nothing to link: done
     assert run["acme.io"] == ("create", "succeeded", None)
     ann = hs_contact(hs, "ann@acme.io", ["email", "warmly_session_count"])
     assert ann.properties["warmly_session_count"] == "3" and hs_company_of(hs, ann.id) == []

@@ -79,6 +79,10 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
                 from_type TEXT NOT NULL, from_id INTEGER NOT NULL, to_type TEXT NOT NULL,
                 to_id INTEGER NOT NULL, type_id INTEGER NOT NULL,
                 PRIMARY KEY (from_type, from_id, to_type, to_id, type_id));
+            -- The reverse direction: a record's associations *to* it (a contact's primary company
+            -- demoted by batch/associate/default, v4 reads from the other side). Without it every
+            -- such lookup scans the whole table and a first sync of N contacts is O(N^2).
+            CREATE INDEX IF NOT EXISTS hs_assoc_to ON hs_assoc (to_type, to_id, type_id);
             """
         )
         with self.transaction() as db:

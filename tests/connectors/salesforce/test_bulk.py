@@ -67,3 +67,24 @@ def test_lost_response_in_a_bulk_job_restarts_the_job_without_duplicates(
     assert all(r.ok for r in results), results
     assert bulk.calls.by_endpoint["POST jobs/ingest"] == 2
     assert _count(sf, "Email LIKE 'bd%@acme.io'") == 6
+
+
+def test_bulk_jobs_are_cut_by_the_bytes_of_their_csv_not_a_record_count(
+    keyed: SalesforceConnector, sf, sleeps: list[float],
+) -> None:
+    """Each job's upload stays within the CSV cap, measured in bytes as the CSV is built (README
+    "Reading the CRM", its writes paragraph); long values make fewer records fit, short ones more."""
+    bulk = SalesforceConnector(sf, bulk_threshold=5, sleep=sleeps.append)
+    bulk.bulk_csv_limit = 4_000  # Salesforce's is 100 MB: the same cut, at a size a test can reach
+    uploads: list[int] = []
+    sf.session.hooks["response"].append(
+        lambda r, *a, **k: uploads.append(len(r.request.body)) if r.request.method == "PUT" else None)
+    emails = [f"size{i:03d}@bulk.io" for i in range(60)]
+    records = [_lead(e, Title=("é" * 90 if i < 20 else "Buyer")) for i, e in enumerate(emails)]  # 2 bytes a char
+    results = bulk.upsert("Lead", KEY, records, emails)
+    assert [r for r in results if not r.ok] == []
+    assert len(uploads) == bulk.calls.by_endpoint.get("POST jobs/ingest") >= 2
+    assert max(uploads) <= 4_000  # none over the cap
+    assert all(n > 4_000 - 300 for n in uploads[:-1])  # and each full: the next row (< 300 bytes) did not fit
+    rows = sf.query_all("SELECT Email FROM Lead WHERE Email LIKE 'size%@bulk.io'")["records"]
+    assert len(rows) == 60

@@ -1,0 +1,264 @@
+"""How the engine reads the CRM to match records: each way is taken when chosen, and all find the same.
+
+Promises (README "Reading the CRM"):
+- with ``sync.read_path: keyed`` every lookup is keyed (SOQL ``IN`` / HubSpot batch read), never a count
+  nor a Bulk query;
+- counting first (``count``, and ``auto`` when a keyed lookup would take more than one call) asks
+  one ``COUNT()`` / ``limit: 1`` search per lookup, and an object with nothing the lookup could
+  find costs that call alone: no keyed statement is sent for it;
+- ``bulk`` (and ``auto`` when a Bulk job costs fewer calls than the keyed statements) reads the
+  object through a Bulk API 2.0 query job instead of keyed statements;
+- whichever way is taken, the same records are found: the sync log's outcomes and the CRM's
+  records after the run are identical.
+
+One sync per way and CRM (module-scoped), each from an empty CRM holding the same reps'
+records, observed through the HTTP requests the SDK's session sent and the CRM itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import polars as pl
+import pytest
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
+
+from connectors.hubspot.client import HubSpotCredentials
+from connectors.hubspot.client import make_client as make_hubspot
+from connectors.salesforce.client import SalesforceCredentials
+from connectors.salesforce.client import make_client as make_salesforce
+from connectors.warehouse import Warehouse
+from tests.sync.conftest import Runner
+from tests.sync.frames import companies, company, person, persons
+
+#: Enough people that a keyed lookup takes several SOQL statements (so ``auto`` weighs the others);
+#: on HubSpot, several batch reads of 100.
+N = 1_600
+HS_N = 300
+SF_PATHS = ("keyed", "count", "bulk", "auto")
+HS_PATHS = ("keyed", "count", "auto")
+
+
+class KeptRunner(Runner):
+    """A runner whose connector (and so its call counter, by endpoint) lives across setup and sync."""
+
+    kept: Any = None
+
+    def connector(self) -> Any:
+        if self.kept is None:
+            self.kept = super().connector()
+        return self.kept
+
+
+def _frames(n: int = N) -> tuple[pl.DataFrame, pl.DataFrame]:
+    doms = [f"co{i:03d}.example.com" for i in range(n // 20)] + ["acme.io"]
+    people = [person(f"p{i:05d}@{doms[i % (n // 20)]}", doms[i % (n // 20)]) for i in range(n)]
+    people += [person("ann@acme.io"), person("bob@acme.io")]  # a rep's Lead and a rep's Contact
+    return persons(*people), companies(*[company(d) for d in doms])
+
+
+class Seen:
+    """The URLs and bodies of every request the SDK's session sent (a response hook: nothing altered)."""
+
+    def __init__(self, session: Any) -> None:
+        self.requests: list[tuple[str, str, str]] = []
+        session.hooks["response"].append(self._hook)
+
+    def _hook(self, resp: Any, *args: Any, **kwargs: Any) -> None:
+        req = resp.request
+        body = req.body.decode("utf-8", "replace") if isinstance(req.body, bytes) else str(req.body or "")
+        self.requests.append((req.method, req.url, body))
+
+    def soql(self) -> list[str]:
+        out = []
+        for method, url, _ in self.requests:
+            parts = urlsplit(url)
+            if method == "GET" and parts.path.rstrip("/").endswith("/query"):
+                out.extend(parse_qs(parts.query).get("q", []))
+        return out
+
+    def keyed(self, sobject: str) -> int:
+        return sum(1 for q in self.soql() if f" FROM {sobject} WHERE " in q and (" IN (" in q or " LIKE " in q)
+                   and not q.startswith("SELECT COUNT()"))
+
+    def counts(self, sobject: str) -> int:
+        return sum(1 for q in self.soql() if q.startswith(f"SELECT COUNT() FROM {sobject} "))
+
+    def bulk_queries(self, sobject: str) -> int:
+        return sum(1 for m, u, b in self.requests if m == "POST" and u.rstrip("/").endswith("/jobs/query")
+                   and f"FROM {sobject}" in b)
+
+    def posts(self, fragment: str, *, containing: str = "") -> int:
+        return sum(1 for m, u, b in self.requests if m == "POST" and fragment in u and containing in b)
+
+
+def _sf_state(sf: Any) -> dict[str, Any]:
+    def rows(soql: str) -> list[tuple[Any, ...]]:
+        def flat(v: Any) -> Any:
+            return v.get("Name") if isinstance(v, dict) else v  # a parent (Account.Name): its name, not its URL
+        return sorted(tuple(sorted((k, flat(v)) for k, v in r.items() if k not in ("attributes", "Id")))
+                      for r in sf.query_all(soql)["records"])
+    return {
+        "Lead": rows("SELECT Email, LastName, Company, Title, Warmly_Sync_Key__c FROM Lead"),
+        "Contact": rows("SELECT Email, LastName, Account.Name, Warmly_Sync_Key__c FROM Contact"),
+        "Account": rows("SELECT Name, Website, Warmly_Sync_Key__c FROM Account"),
+    }
+
+
+def _hs_state(hs: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for otype, props in (("contacts", ["email", "jobtitle"]), ("companies", ["domain", "name"])):
+        api = getattr(hs.crm, otype).basic_api
+        got, after = [], None
+        while True:
+            page = api.get_page(limit=100, after=after, properties=props)
+            got += [tuple((p, (r.properties or {}).get(p)) for p in props) for r in page.results]
+            if not page.paging or not page.paging.next:
+                break
+            after = page.paging.next.after
+        out[otype] = sorted(got)
+    ids = {}
+    after = None
+    while True:
+        page = hs.crm.contacts.basic_api.get_page(limit=100, after=after, properties=["email"])
+        ids.update({r.id: r.properties["email"] for r in page.results})
+        if not page.paging or not page.paging.next:
+            break
+        after = page.paging.next.after
+    domains = {r.id: (r.properties or {}).get("domain")
+               for r in hs.crm.companies.basic_api.get_page(limit=100, properties=["domain"]).results}
+    body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": i} for i in ids])
+    links = hs.crm.associations.v4.batch_api.get_page("contacts", "companies", body).results
+    out["links"] = sorted((ids[r._from.id], domains.get(t.to_object_id),
+                           tuple(sorted(x.type_id for x in t.association_types))) for r in links for t in r.to)
+    return out
+
+
+def _outcomes(log: pl.DataFrame) -> list[tuple[Any, ...]]:
+    return sorted(log.select("object", "key", "action", "status", "reason").rows(), key=str)
+
+
+@pytest.fixture(scope="module")
+def sf_runs(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    people, comps = _frames()
+    out: dict[str, dict[str, Any]] = {}
+    for path in SF_PATHS:
+        sandbox.reset()
+        sf = make_salesforce(SalesforceCredentials.from_env(sandbox.salesforce_env()))
+        wh = Warehouse(f"duckdb:///{tmp_path_factory.mktemp(path) / 'wh.duckdb'}")
+        runner = Runner("salesforce", sf, wh)
+        runner.settings_data = {"sync": {"read_path": path}}
+        runner.setup()
+        sf.Lead.create({"LastName": "Rep", "Company": "Acme", "Email": "ann@acme.io"})
+        sf.Contact.create({"LastName": "Rep", "Email": "bob@acme.io"})
+        sf.Account.create({"Name": "Acme (rep)", "Website": "https://www.acme.io/about"})
+        seen = Seen(sf.session)
+        result = runner.sync(people, comps)
+        out[path] = {"result": result, "seen": seen, "state": _sf_state(sf)}
+        wh.close()
+    yield out
+
+
+@pytest.fixture(scope="module")
+def hs_runs(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    people, comps = _frames(HS_N)
+    out: dict[str, dict[str, Any]] = {}
+    for path in HS_PATHS:
+        sandbox.reset()
+        hs = make_hubspot(HubSpotCredentials.from_env(sandbox.hubspot_env()))
+        wh = Warehouse(f"duckdb:///{tmp_path_factory.mktemp(path) / 'wh.duckdb'}")
+        runner = KeptRunner("hubspot", hs, wh)
+        runner.settings_data = {"sync": {"read_path": path}}
+        runner.setup()
+        hs.crm.contacts.basic_api.create({"properties": {"email": "bob@acme.io", "lastname": "Rep"}})
+        hs.crm.companies.basic_api.create({"properties": {"domain": "www.acme.io", "name": "Acme (rep)"}})
+        before = dict(runner.connector().calls.by_endpoint)
+        result = runner.sync(people, comps)
+        calls = {k: n - before.get(k, 0) for k, n in runner.connector().calls.by_endpoint.items()}
+        out[path] = {"result": result, "calls": calls, "state": _hs_state(hs)}
+        wh.close()
+    yield out
+
+
+# -- Salesforce ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", SF_PATHS[1:])
+def test_salesforce_every_path_finds_the_same_records(sf_runs: dict[str, dict[str, Any]], path: str) -> None:
+    keyed, other = sf_runs["keyed"], sf_runs[path]
+    assert _outcomes(other["result"].log) == _outcomes(keyed["result"].log)
+    assert other["state"] == keyed["state"]
+    by_key = {r[1]: r for r in _outcomes(other["result"].log)}
+    assert by_key["ann@acme.io"][:3] == ("Lead", "ann@acme.io", "update")  # the rep's Lead, found
+    assert by_key["bob@acme.io"][:3] == ("Contact", "bob@acme.io", "update")  # the rep's Contact, found
+    assert by_key["acme.io"][:3] == ("Account", "acme.io", "update")  # the rep's Account, by its Website
+
+
+def test_salesforce_keyed_path_never_counts_nor_bulk_queries(sf_runs: dict[str, dict[str, Any]]) -> None:
+    seen = sf_runs["keyed"]["seen"]
+    assert all(seen.counts(o) == 0 and seen.bulk_queries(o) == 0 for o in ("Lead", "Contact", "Account"))
+    assert seen.keyed("Lead") >= 2 and seen.keyed("Contact") >= 2
+
+
+def test_salesforce_count_first_skips_an_object_with_nothing_to_find(sf_runs: dict[str, dict[str, Any]]) -> None:
+    seen = sf_runs["count"]["seen"]
+    # Converted Leads: none, so that lookup is one COUNT and no IN statement. Contacts hold the
+    # rep's one, so they are still looked up by key.
+    assert not any("IsConverted = true" in q and " IN (" in q for q in seen.soql())
+    assert any(q.startswith("SELECT COUNT() FROM Lead") and "IsConverted = true" in q for q in seen.soql())
+    assert seen.counts("Contact") >= 1 and seen.keyed("Contact") >= 2
+    assert all(seen.bulk_queries(o) == 0 for o in ("Lead", "Contact", "Account"))
+
+
+def test_salesforce_bulk_path_reads_objects_by_query_jobs(sf_runs: dict[str, dict[str, Any]]) -> None:
+    seen = sf_runs["bulk"]["seen"]
+    for sobject in ("Lead", "Contact", "Account"):
+        assert seen.bulk_queries(sobject) >= 1
+        assert seen.keyed(sobject) == 0
+
+
+def test_auto_counts_then_takes_the_cheaper_way(sf_runs: dict[str, dict[str, Any]]) -> None:
+    seen = sf_runs["auto"]["seen"]
+    # Leads: 1 of ours among 1,600 keys: one Bulk job (3 calls) beats several IN statements.
+    assert seen.counts("Lead") >= 1 and seen.bulk_queries("Lead") >= 1
+    assert not any(" FROM Lead WHERE Email IN (" in q for q in seen.soql())
+    # 81 companies fit one IN statement: no count, no job, the keyed statement.
+    assert seen.counts("Account") == 0 and seen.bulk_queries("Account") == 0 and seen.keyed("Account") >= 1
+
+
+# -- HubSpot -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", HS_PATHS[1:])
+def test_hubspot_every_path_finds_the_same_records(hs_runs: dict[str, dict[str, Any]], path: str) -> None:
+    keyed, other = hs_runs["keyed"], hs_runs[path]
+    assert _outcomes(other["result"].log) == _outcomes(keyed["result"].log)
+    assert other["state"] == keyed["state"]
+    by_key = {r[1]: r for r in _outcomes(other["result"].log)}
+    assert by_key["bob@acme.io"][2] == "update" and by_key["acme.io"][2] == "update"
+
+
+def test_hubspot_count_first_skips_a_lookup_with_nothing_to_find(hs_runs: dict[str, dict[str, Any]]) -> None:
+    keyed, counted = hs_runs["keyed"]["calls"], hs_runs["count"]["calls"]
+    reads = "POST /crm/v3/objects/companies/batch/read"
+    # No company holds our sync key yet: counted, that lookup is one search and no batch read.
+    assert keyed.get(reads, 0) >= 1 and counted.get(reads, 0) == 0
+    # The rep's contact holds an email: contacts are still read by key, 100 a call.
+    assert counted.get("POST /crm/v3/objects/contacts/batch/read", 0) == keyed.get(
+        "POST /crm/v3/objects/contacts/batch/read", 0) >= HS_N // 100
+    assert counted.get("POST /crm/v3/objects/contacts/search", 0) >= 1
+    assert keyed.get("POST /crm/v3/objects/contacts/search", 0) == 0
+
+
+def test_hubspot_new_contacts_carry_their_company_link_inline(hs_runs: dict[str, dict[str, Any]]) -> None:
+    run = hs_runs["auto"]
+    calls = run["calls"]
+    new = sum(1 for o in _outcomes(run["result"].log) if o[0] == "contacts" and o[2] == "create")
+    assert new == HS_N + 1  # every new person; the rep's contact was updated
+    assert calls.get("POST /crm/v3/objects/contacts/batch/create", 0) == -(-new // 100)
+    # Only the rep's contact, found by its email, is linked by a call of its own.
+    assert calls.get("POST /crm/v4/associations/contacts/companies/batch/associate/default", 0) == 1
+    links = run["state"]["links"]
+    assert len(links) == HS_N + 2  # every person linked to its company, as the default association makes
+    assert {types for _, _, types in links} == {(1, 279)}
+    assert ("p00000@co000.example.com", "co000.example.com", (1, 279)) in links
