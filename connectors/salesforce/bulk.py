@@ -48,10 +48,14 @@ class SalesforceBulk(SalesforceTransport):
                 results[i] = RecordResult(keys[i], False, error_code="INVALID_VALUE", message=str(exc),
                                           fields=(exc.field,))
         attempt = 1
+        total = len(rows)
+        self._report("write", sobject, 0, total)
         while rows:
             outcome: dict[int, RecordResult] = {}
             for job_rows in _split_by_size(rows):
                 outcome.update(self._bulk_job(sobject, external_id_field, job_rows, keys))
+                if attempt == 1:  # locked rows sent again are not progress
+                    self._report("write", sobject, len(outcome), total)
             retry = []
             for i, row in rows:
                 result = outcome.get(i)
@@ -119,7 +123,7 @@ class SalesforceBulk(SalesforceTransport):
                 return failed(CrmError(f"POST jobs/ingest: unexpected answer ({exc!r})", crm=CRM, code="BAD_RESPONSE"))
 
         try:
-            info = self._wait_for_job(job_id)
+            info = self._wait_for_job(job_id, sobject, len(rows))
             state = str(info.get("state"))
             successes = parse_csv(self._text("GET", f"jobs/ingest/{job_id}/successfulResults/"))
             failures = parse_csv(self._text("GET", f"jobs/ingest/{job_id}/failedResults/"))
@@ -135,13 +139,20 @@ class SalesforceBulk(SalesforceTransport):
                                     upsert=external_id_field is not None)
         return {i: replace(r, message=self._scrub(r.message)) if r.message else r for i, r in joined.items()}
 
-    def _wait_for_job(self, job_id: str) -> dict[str, Any]:
+    def _wait_for_job(self, job_id: str, label: str, rows: int) -> dict[str, Any]:
+        """Poll the job until it ends; each poll reports ``bulk`` progress (``numberRecordsProcessed``)."""
         delay = self.backoff_base
         waited = 0.0
+        self._report("bulk", label, 0, rows)
         while True:
             self._sleep(delay)
             waited += delay
             info = self._retrying(partial(self._get_json, f"jobs/ingest/{job_id}"))
+            try:
+                processed = int(info.get("numberRecordsProcessed") or 0)
+            except (TypeError, ValueError):
+                processed = 0
+            self._report("bulk", label, min(max(processed, 0), rows), rows)
             if info.get("state") in ("JobComplete", "Failed", "Aborted"):
                 return dict(info)
             if waited >= BULK_JOB_TIMEOUT:

@@ -81,8 +81,10 @@ class SalesforceWrites(SalesforceBulk):
         keys: list[str],
         results: list[RecordResult | None],
     ) -> None:
+        self._report("write", sobject, 0, len(prepared))
         for start in range(0, len(prepared), COLLECTION_SIZE):
             self._write_chunk(sobject, external_id_field, prepared[start : start + COLLECTION_SIZE], keys, results)
+            self._report("write", sobject, min(start + COLLECTION_SIZE, len(prepared)), len(prepared))
 
     def _write_chunk(
         self,
