@@ -149,9 +149,14 @@ def sync(**options: Any) -> int:
 @_settings_option
 @_json_option("what was created")
 @click.option("--dry-run", is_flag=True, default=False, show_default=False, help="only say what would be created")
+# Accepted as it always was, so scripts that pass it keep working; hidden, because the fields
+# are per CRM object and every workflow needs the same ones: it cannot narrow anything.
+@click.option("--workflow", type=click.Choice(WORKFLOWS), default=None, hidden=True)
 def setup(**options: Any) -> int:
     """Create the Warmly custom fields (and the sync key) on each CRM object; in Salesforce, grant the
-    integration user read and edit on them. Safe to run again."""
+    integration user read and edit on them. Every workflow needs the same fields. Safe to run again."""
+    if options.get("workflow"):
+        click.echo("note: setup creates the fields every workflow needs; --workflow changes nothing", err=True)
     return _call("dagster_pipeline.commands", "run_setup_command", options)
 
 
