@@ -9,7 +9,8 @@ The protocol, for each call of ``find``/``read``/``upsert``/``update``/…:
 
 - ``(phase, label, 0, total)`` when the call starts (``total`` = keys or records it carries);
 - ``(phase, label, done, total)`` after each batch (a query, a 200-record collection, a
-  Bulk job), ``done`` never going back within the call.
+  Bulk job), ``done`` above 0 and never going back within the call — so ``done == 0`` marks
+  the start of a call, and whoever adds calls up can tell them apart.
 
 ``phase`` is ``read``, ``write`` or ``bulk`` (a Bulk API 2.0 job being polled: ``done`` is
 Salesforce's ``numberRecordsProcessed`` of that job). ``label`` names the CRM object.

@@ -140,7 +140,12 @@ class SalesforceBulk(SalesforceTransport):
         return {i: replace(r, message=self._scrub(r.message)) if r.message else r for i, r in joined.items()}
 
     def _wait_for_job(self, job_id: str, label: str, rows: int) -> dict[str, Any]:
-        """Poll the job until it ends; each poll reports ``bulk`` progress (``numberRecordsProcessed``)."""
+        """Poll the job until it ends; a poll that finds records processed reports ``bulk`` progress.
+
+        ``numberRecordsProcessed`` is part of the job's info (Get Information About an Ingest Job,
+        https://developer.salesforce.com/docs/platform/api-asynch/guide/get-job-info.html). A poll
+        finding none processed yet reports nothing: only a call's first event has ``done == 0``.
+        """
         delay = self.backoff_base
         waited = 0.0
         self._report("bulk", label, 0, rows)
@@ -152,7 +157,8 @@ class SalesforceBulk(SalesforceTransport):
                 processed = int(info.get("numberRecordsProcessed") or 0)
             except (TypeError, ValueError):
                 processed = 0
-            self._report("bulk", label, min(max(processed, 0), rows), rows)
+            if processed > 0:
+                self._report("bulk", label, min(processed, rows), rows)
             if info.get("state") in ("JobComplete", "Failed", "Aborted"):
                 return dict(info)
             if waited >= BULK_JOB_TIMEOUT:
