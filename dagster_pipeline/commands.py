@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from connectors.errors import ConfigError, WritebackError
+from connectors.progress import Progress, ProgressEvent
 from dagster_pipeline.connect import make_connector, make_warehouse
+from dagster_pipeline.output import n, stderr_console, stdout_console
 from dagster_pipeline.sync.doctor import DoctorReport, run_doctor
 from dagster_pipeline.sync.engine import WorkflowResult, preflight, run_workflow
 from dagster_pipeline.sync.report import as_json, exit_code, print_summary
@@ -20,7 +22,7 @@ from dagster_pipeline.sync.settings import WORKFLOWS, Settings, load_settings
 from dagster_pipeline.sync.setup import run_setup
 from dagster_pipeline.sync.state import SyncStore
 
-err = Console(stderr=True, soft_wrap=True)  # one message, one line: a configuration error names its key
+err = stderr_console()  # one message, one line: a configuration error names its key
 
 
 def fail_line(label: str, exc: BaseException) -> None:
@@ -36,12 +38,48 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    if args.json or not sys.stderr.isatty():
+    """Bars on stderr, on a terminal only: piped or redirected output (a log, ``--json``) gets none."""
+    if args.json or not (sys.stdout.isatty() and sys.stderr.isatty()):
         return nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
-                    transient=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed:,.0f}/{task.total:,.0f}"), TimeElapsedColumn(),
+                    TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"), console=err, transient=True)
+
+
+_VERBS = {"read": "reading", "write": "writing", "bulk": "Bulk job on"}
+
+
+class Bars:
+    """The connector's progress events (:mod:`connectors.progress`) as one bar per workflow, phase and object.
+
+    A workflow makes several calls per object (Contacts by e-mail, then Leads for the rest; creates,
+    then updates); each call starts at 0 with its own total, so a bar adds up its calls: its total
+    grows when a call starts, and it advances batch by batch within the call.
+    """
+
+    def __init__(self, bar: Any, workflow: str) -> None:
+        self.bar = bar
+        self.workflow = workflow
+        self.tasks: dict[tuple[str, str], Any] = {}
+        self.before: dict[tuple[str, str], int] = {}  # done by the bar's earlier calls
+        self.done: dict[tuple[str, str], int] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        key = (event.phase, event.label)
+        if key not in self.tasks:
+            self.tasks[key] = self.bar.add_task(f"{self.workflow}: {_VERBS[event.phase]} {event.label}", total=0)
+            self.done[key] = 0
+        if event.done == 0:  # a call starts: its records join the bar's total
+            self.before[key] = self.done[key]
+            self.bar.update(self.tasks[key], total=self.before[key] + event.total)
+        self.done[key] = self.before[key] + event.done
+        self.bar.update(self.tasks[key], completed=self.done[key])
+
+
+def _bars(bar: Any, workflow: str) -> Progress | None:
+    return Bars(bar, workflow) if bar is not None else None
 
 
 def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
@@ -64,18 +102,9 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
             # cannot be reached, or refuses the session, is one line here, not a failure per record.
             connector.org_id()
         with _progress(args) as bar:
-            tasks: dict[str, Any] = {}
-
-            def tick(label: str, done: int, total: int) -> None:
-                if bar is None:
-                    return
-                if label not in tasks:
-                    tasks[label] = bar.add_task(f"writing {label}", total=total)
-                bar.update(tasks[label], completed=done, total=total)
-
             for wf in workflows:
                 results.append(run_workflow(wf, settings, warehouse, connector, mode=mode,  # type: ignore[arg-type]
-                                            full_refresh=args.full_refresh, progress=tick,
+                                            full_refresh=args.full_refresh, progress=_bars(bar, wf),
                                             sample_size=10**9 if (args.json and mode == "plan") else 20))
     except ConfigError as exc:
         fail_line("configuration error", exc)
@@ -86,7 +115,7 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
     if args.json:
         print(json.dumps(as_json(results, include_samples=mode == "plan"), default=str))
     else:
-        print_summary(results, Console())
+        print_summary(results, stdout_console())
     return exit_code(results)
 
 
@@ -104,15 +133,15 @@ def run_setup_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_dict()))
     else:
-        out = Console()
+        out = stdout_console()
         verb, grant_verb = ("would create", "would grant") if args.dry_run else ("created", "granted")
         for obj in report.present:
             created, granted = report.created.get(obj, []), report.granted.get(obj, [])
-            line = f"{obj}: {verb} {len(created)} field(s)" + (f": {', '.join(created)}" if created else "")
+            line = f"{obj}: {verb} {n(len(created))} field(s)" + (f": {', '.join(created)}" if created else "")
             if granted:
-                line += (f"; {grant_verb} read and edit on {len(granted)} through permission set "
+                line += (f"; {grant_verb} read and edit on {n(len(granted))} through permission set "
                          f"{report.permission_set}")
-            out.print(line + f"; {len(report.present[obj])} already present")
+            out.print(line + f"; {n(len(report.present[obj]))} already present")
             if report.not_usable.get(obj):
                 out.print(f"  [red]still not visible or not writable on {obj}: {', '.join(report.not_usable[obj])}[/]"
                           " — grant the integration user read and edit on them in Setup")
@@ -132,12 +161,12 @@ def run_doctor_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         if args.json:
             print(json.dumps({"ok": False, "exit_code": 2, "error": str(exc)}))
-        err.print(f"[bold red]configuration error:[/] {exc}")
+        fail_line("configuration error", exc)
         return 2
     if args.json:
         print(json.dumps(report.as_dict()))
     else:
-        print_doctor(report, Console(soft_wrap=True))
+        print_doctor(report, stdout_console())
     return report.exit_code
 
 
@@ -154,7 +183,7 @@ def print_doctor(report: DoctorReport, out: Console) -> None:
     if not failed:
         out.print("[green]All good:[/] a first run has everything it needs.")
     else:
-        out.print(f"[red]{len(failed)} thing(s) to fix[/] before a first run.")
+        out.print(f"[red]{n(len(failed))} thing(s) to fix[/] before a first run.")
 
 
 def run_ramp_end_command(args: argparse.Namespace) -> int:
@@ -180,7 +209,7 @@ def run_ramp_end_command(args: argparse.Namespace) -> int:
         print(json.dumps({"workflow": args.workflow, "crm": settings.crm, **row}, default=str))
     else:
         print(f"{args.workflow}: ramp ended ({row['ended_by']}, {row['ended_at']:%Y-%m-%d %H:%M} UTC) after "
-              f"{row['created']} create(s) for segment {row['segment_hash']}; its next runs create without a cap, "
+              f"{n(row['created'])} create(s) for segment {row['segment_hash']}; its next runs create without a cap, "
               "until its segment changes")
     return 0
 
@@ -206,13 +235,13 @@ def run_log_command(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title=f"Sync log — last {runs.height} run(s)")
+    table = Table(title=f"Sync log — last {n(runs.height)} run(s)")
     for col in ("run at", "workflow", "object", "action", "status", "reason", "records"):
         table.add_column(col, justify="right" if col == "records" else "left")
     for row in summary.iter_rows(named=True):
         table.add_row(row["run_at"].strftime("%Y-%m-%d %H:%M:%S"), row["workflow"], row["object"], row["action"],
-                      row["status"], row["reason"] or "", str(row["len"]))
-    console = Console(width=max(Console().width, 120))
+                      row["status"], row["reason"] or "", n(row["len"]))
+    console = stdout_console(min_width=120)
     console.print(table)
     failed = recent.filter(pl.col("status") == "failed").head(args.failures)
     for row in failed.iter_rows(named=True):

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.errors import WritebackError
+from dagster_pipeline.output import stdout_console
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE = REPO_ROOT / "writeback.yml"  # holds both CRMs' object settings; WRITEBACK_CRM picks one
@@ -132,15 +133,16 @@ def _summary_table(metadata: dict[str, dict[str, Any]], crm: str, elapsed: float
     for workflow, meta in sorted(metadata.items()):
         calls = meta.get("api_calls", {})
         for i, (obj, s) in enumerate(sorted(meta.get("by_object", {}).items())):
-            skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "0"
-            failed = ", ".join(f"{k} {v}" for k, v in s["failed"].items()) or "0"
-            table.add_row(workflow if i == 0 else "", obj, str(s["created"]), str(s["updated"]), str(s["unchanged"]),
-                          skipped, failed, f"{calls.get('reads', 0)}/{calls.get('writes', 0)}" if i == 0 else "")
+            skipped = ", ".join(f"{k} {v:,}" for k, v in s["skipped"].items()) or "0"
+            failed = ", ".join(f"{k} {v:,}" for k, v in s["failed"].items()) or "0"
+            table.add_row(workflow if i == 0 else "", obj, f"{s['created']:,}", f"{s['updated']:,}",
+                          f"{s['unchanged']:,}", skipped, failed,
+                          f"{calls.get('reads', 0):,}/{calls.get('writes', 0):,}" if i == 0 else "")
     return table
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console(width=max(Console().width, 120))
+    console = stdout_console(min_width=120)
     data_dir = Path(getattr(args, "data_dir", None) or REPO_ROOT / ".data").resolve()
     crm = args.crm
     started = time.monotonic()

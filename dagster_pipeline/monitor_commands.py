@@ -9,13 +9,13 @@ import argparse
 import datetime as dt
 import json
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from connectors.errors import ConfigError, WritebackError
+from dagster_pipeline.output import n, stderr_console, stdout_console
 
-err = Console(stderr=True, soft_wrap=True)
+err = stderr_console()
 
 _STATUS_STYLE = {"agree": "green", "declared": "yellow", "disagree": "bold red"}
 
@@ -41,7 +41,7 @@ def run_segments_command(args: argparse.Namespace) -> int:
         style = _STATUS_STYLE[c.status]
         table.add_row(f"{c.entity}.{c.column}", *(escape(c.constraints[s].render()) for s in report.scopes),
                       f"[{style}]{c.status}[/]")
-    out = Console(width=max(Console().width, 160))
+    out = stdout_console(min_width=160)
     out.print(table)
     for c in report.comparisons:
         for e in c.declared:
@@ -77,7 +77,7 @@ def run_report_command(args: argparse.Namespace) -> int:
         print(json.dumps({"days": args.days, "rows": rows, "wide_runs": [w.as_dict() for w in wide]}))
         return 0
     if report.is_empty():
-        err.print(f"Nothing was synced in the last {args.days} day(s) (the sync log is empty or older).")
+        err.print(f"Nothing was synced in the last {n(args.days)} day(s) (the sync log is empty or older).")
         return 0
     table = Table(title=f"Records synced — last {args.days} day(s), UTC")
     for col in ("day", "workflow", "crm", "object", "action", "records", "runs", "top failure reasons"):
@@ -85,10 +85,11 @@ def run_report_command(args: argparse.Namespace) -> int:
     for row in report.iter_rows(named=True):
         style = "red" if row["action"] == "failed" else None
         table.add_row(row["day"].isoformat(), row["workflow"], row["crm"], row["object"], row["action"],
-                      str(row["records"]), str(row["runs"]), escape(row["top_failure_reasons"] or ""), style=style)
-    out = Console(width=max(Console().width, 140))
+                      n(row["records"]), n(row["runs"]), escape(row["top_failure_reasons"] or ""), style=style)
+    out = stdout_console(min_width=140)
     out.print(table)
     for w in wide:
-        out.print(f"[bold yellow]run {w.run_id} of {w.workflow}[/] created {w.creates} records, more than 3× the "
-                  f"median ({w.median_before:g}) of its {w.previous_runs} previous run(s): has its segment gone wide?")
+        out.print(f"[bold yellow]run {w.run_id} of {w.workflow}[/] created {n(w.creates)} records, more than 3× "
+                  f"the median ({w.median_before:,g}) of its {n(w.previous_runs)} previous run(s): "
+                  "has its segment gone wide?")
     return 0

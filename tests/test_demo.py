@@ -30,6 +30,11 @@ def test_demo_runs_end_to_end_and_a_second_run_writes_nothing(tmp_path: Path) ->
     # The doctor runs first: on a fresh sandbox only what setup fixes is missing, so the demo goes on.
     assert "writeback doctor — salesforce" in first.stdout and "fix: run `writeback setup`" in first.stdout
     assert "granted" in first.stdout and "Warmly_CRM_Writeback" in first.stdout
+    # The commands it prints to copy stay whole on one line, however long the path, though stdout is a pipe.
+    lines = first.stdout.splitlines()
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert any(f"`WRITEBACK_DUCKDB_PATH={warehouse} .venv/bin/writeback log` summarises" in line for line in lines)
+    assert any(f"`.venv/bin/writeback sandbox --data-dir {tmp_path / 'sandbox'}`, then GET" in line for line in lines)
 
     log = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}").read_model("sync_log", schema="writeback")
     assert log.filter(pl.col("action") == "create").height > 100

@@ -55,7 +55,10 @@ class HubSpotReads(HubSpotTransport):
             wanted.setdefault(norm(str(v)), []).append(str(v))
         props = list(dict.fromkeys([*properties, *([id_property] if id_property else [])]))
         out: dict[str, dict] = {}
+        done = 0
+        self._report("read", object_type, 0, len(wanted))
         for chunk in _chunks(list(wanted), BATCH_CAP):
+            done += len(chunk)
             model = module.BatchReadInputSimplePublicObjectId(
                 properties_with_history=[], id_property=id_property, inputs=[{"id": v} for v in chunk],
                 properties=props,
@@ -65,6 +68,7 @@ class HubSpotReads(HubSpotTransport):
                     f"POST /crm/v3/objects/{object_type}/batch/read", write=False,
                     call=partial(batch.read_with_http_info, model, archived=False, **self._kw()),
                 )
+            self._report("read", object_type, done, len(wanted))
             if not ok:
                 continue
             for r in (resp.body or {}).get("results") or []:
@@ -90,10 +94,14 @@ class HubSpotReads(HubSpotTransport):
         props = list(dict.fromkeys([*properties, prop]))
         distinct = list(dict.fromkeys(str(v) for v in values if v is not None and str(v) != ""))
         out: dict[str, dict] = {}
+        done = 0
+        self._report("read", object_type, 0, len(distinct))
         for chunk in _chunks(distinct, SEARCH_IN_CAP):
             groups = [{"filters": [{"propertyName": prop, "operator": "IN", "values": list(chunk)}]}]
             for r in self._search(object_type, groups, props, what=f"{object_type}.{prop}"):
                 out[r["id"]] = r
+            done += len(chunk)
+            self._report("read", object_type, done, len(distinct))
         return list(out.values())
 
     def count_having(self, object_type: str, prop: str) -> int:
@@ -130,6 +138,8 @@ class HubSpotReads(HubSpotTransport):
             batches[-1][0].append(key)
             batches[-1][1].extend(mine)
         out: dict[str, dict] = {}
+        total, done = sum(len(keys) for keys, _ in batches), 0
+        self._report("read", object_type, 0, total)
         for keys, texts in batches:
             groups = [{"filters": [{"propertyName": prop, "operator": "CONTAINS_TOKEN", "value": f"*{t}*"}]}
                       for t in texts]
@@ -139,6 +149,8 @@ class HubSpotReads(HubSpotTransport):
             if ok:
                 for r in found:
                     out.setdefault(r["id"], r)
+            done += len(keys)
+            self._report("read", object_type, done, total)
         return list(out.values())
 
     def _search(self, object_type: str, groups: list[dict[str, Any]], props: list[str], *,

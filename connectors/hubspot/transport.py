@@ -45,6 +45,7 @@ from connectors.hubspot.client import DEFAULT_BASE_URL
 from connectors.hubspot.ratelimit import RollingWindowLimiter
 from connectors.hubspot.wire import CRM, OBJECT_TYPES, TEN_SECONDS, _int_header, _retry_after
 from connectors.network import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, connection_failure, origin
+from connectors.progress import ReportsProgress
 
 _API_EXCEPTIONS: tuple[type[Exception], ...] = (
     hs_contacts.ApiException,
@@ -64,7 +65,7 @@ class _Response:
     error: CrmError | None = None  # retries ran out, or a scope is missing: the inputs fail with this
 
 
-class HubSpotTransport:
+class HubSpotTransport(ReportsProgress):
     """The SDK's API objects, the limiters, and the one way a call is sent and retried.
 
     Its parameters are :class:`~connectors.hubspot.api.HubSpotConnector`'s.

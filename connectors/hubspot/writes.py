@@ -70,6 +70,7 @@ class _WriteOp:
     ignore_case: bool = False
     ok: Callable[[_Item, Mapping[str, Any]], RecordResult] | None = None
     breaker: CrmError | None = None  # retries ran out or a scope is missing: the rest fails without a call
+    label: str = ""  # what progress events name (:mod:`connectors.progress`)
 
 
 def _fail(item: _Item, code: str | None, message: str | None, fields: Iterable[str] = ()) -> None:
@@ -105,6 +106,7 @@ class HubSpotWrites(HubSpotTransport):
 
         op = _WriteOp(
             endpoint=f"POST /crm/v3/objects/{object_type}/batch/upsert", send=send, result_keys=result_keys,
+            label=object_type,
             id_property=id_property, keys_are_tokens=ignore_case, ignore_case=ignore_case,
             ok=lambda it, r: RecordResult(it.key, True, crm_id=str(r.get("id")), created=bool(r.get("new"))),
         )
@@ -164,6 +166,7 @@ class HubSpotWrites(HubSpotTransport):
 
         op = _WriteOp(
             endpoint=f"POST /crm/v3/objects/{object_type}/batch/create", send=send, result_keys=result_keys,
+            label=object_type,
             id_property=id_property, keys_are_tokens=ignore_case, ignore_case=ignore_case,
             ok=lambda it, r: RecordResult(it.key, True, crm_id=str(r.get("id")), created=True),
         )
@@ -202,7 +205,7 @@ class HubSpotWrites(HubSpotTransport):
 
         op = _WriteOp(
             endpoint=f"POST /crm/v3/objects/{object_type}/batch/update", send=send,
-            result_keys=lambda r: [str(r.get("id"))],
+            result_keys=lambda r: [str(r.get("id"))], label=object_type,
             ok=lambda it, r: RecordResult(it.key, True, crm_id=str(r.get("id"))),
         )
         results: list[RecordResult | None] = [None] * len(inputs)
@@ -240,7 +243,7 @@ class HubSpotWrites(HubSpotTransport):
 
         op = _WriteOp(
             endpoint=f"POST /crm/v4/associations/{from_type}/{to_type}/batch/associate/default", send=send,
-            result_keys=result_keys,
+            result_keys=result_keys, label=f"{from_type}→{to_type} links",
             ok=lambda it, r: RecordResult(it.key, True, crm_id=it.payload["from"]["id"]),
         )
         results: list[RecordResult | None] = [None] * len(pairs)
@@ -264,14 +267,19 @@ class HubSpotWrites(HubSpotTransport):
     # -- write engine ----------------------------------------------------------------------
     def _run_writes(self, op: _WriteOp, items: list[_Item], inputs: Sequence[tuple[Any, ...]],
                     results: list[RecordResult | None], *, cap: int = BATCH_CAP) -> list[RecordResult]:
+        """Every item, ``cap`` (or ``sync.batch_size``) a call; write progress reported after each call."""
+        done = 0
+        self._report("write", op.label, 0, len(items))
         for chunk in _chunks(items, max(1, min(cap, self.batch_size))):
+            done += len(chunk)
             if op.breaker is not None:
                 # An earlier batch of this call ran out of retries: HubSpot is not answering,
                 # and hammering it once more per batch would only stretch the run.
                 for it in chunk:
                     _fail(it, op.breaker.code or "RETRIES_EXHAUSTED", str(op.breaker))
-                continue
-            self._write(op, list(chunk))
+            else:
+                self._write(op, list(chunk))
+            self._report("write", op.label, done, len(items))
         for it in items:
             res = it.result or RecordResult(it.key, False, error_code="MISSING_RESULT",
                                             message="HubSpot's answer named neither a result nor an error for it")

@@ -55,10 +55,14 @@ class SalesforceBulk(SalesforceTransport):
                 results[i] = RecordResult(keys[i], False, error_code="INVALID_VALUE", message=str(exc),
                                           fields=(exc.field,))
         attempt = 1
+        total = len(rows)
+        self._report("write", sobject, 0, total)
         while rows:
             outcome: dict[int, RecordResult] = {}
             for job_rows, data in _jobs_by_size(rows, external_id_field or "Id", self.bulk_csv_limit):
                 outcome.update(self._bulk_job(sobject, external_id_field, job_rows, keys, data))
+                if attempt == 1:  # locked rows sent again are not progress
+                    self._report("write", sobject, len(outcome), total)
             retry = []
             for i, row in rows:
                 result = outcome.get(i)
@@ -128,7 +132,7 @@ class SalesforceBulk(SalesforceTransport):
                 return failed(CrmError(f"POST jobs/ingest: unexpected answer ({exc!r})", crm=CRM, code="BAD_RESPONSE"))
 
         try:
-            info = self._wait_for_job(job_id)
+            info = self._wait_for_job(job_id, sobject, len(rows))
             state = str(info.get("state"))
             successes = parse_csv(self._text("GET", f"jobs/ingest/{job_id}/successfulResults/"))
             failures = parse_csv(self._text("GET", f"jobs/ingest/{job_id}/failedResults/"))
@@ -144,13 +148,26 @@ class SalesforceBulk(SalesforceTransport):
                                     upsert=external_id_field is not None)
         return {i: replace(r, message=self._scrub(r.message)) if r.message else r for i, r in joined.items()}
 
-    def _wait_for_job(self, job_id: str) -> dict[str, Any]:
+    def _wait_for_job(self, job_id: str, label: str, rows: int) -> dict[str, Any]:
+        """Poll the job until it ends; a poll that finds records processed reports ``bulk`` progress.
+
+        ``numberRecordsProcessed`` is part of the job's info (Get Information About an Ingest Job,
+        https://developer.salesforce.com/docs/platform/api-asynch/guide/get-job-info.html). A poll
+        finding none processed yet reports nothing: only a call's first event has ``done == 0``.
+        """
         delay = self.backoff_base
         waited = 0.0
+        self._report("bulk", label, 0, rows)
         while True:
             self._sleep(delay)
             waited += delay
             info = self._retrying(partial(self._get_json, f"jobs/ingest/{job_id}"))
+            try:
+                processed = int(info.get("numberRecordsProcessed") or 0)
+            except (TypeError, ValueError):
+                processed = 0
+            if processed > 0:
+                self._report("bulk", label, min(processed, rows), rows)
             if info.get("state") in ("JobComplete", "Failed", "Aborted"):
                 return dict(info)
             if waited >= BULK_JOB_TIMEOUT:

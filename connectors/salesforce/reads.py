@@ -67,7 +67,7 @@ class SalesforceReads(SalesforceTransport):
         wanted = unique(str(v) for v in values if v is not None)
         query_url = self.sf.base_url + "query/"
         chunks = in_query_chunks(query_url, sobject, match_field, wanted, columns, where=where)
-        return self._read_chunks(chunks, failed)
+        return self._read_chunks(chunks, failed, label=sobject, total=len(wanted))
 
     def find_calls(self, sobject: str, match_field: str, values: Iterable[str], fields: list[str], *,
                    where: str | None = None) -> int:
@@ -169,7 +169,7 @@ class SalesforceReads(SalesforceTransport):
         query_url = self.sf.base_url + "query/"
         chunks = contains_query_chunks(query_url, sobject, match_field, groups, columns)
         seen: dict[str, dict[str, Any]] = {}
-        for record in self._read_chunks(chunks, failed):
+        for record in self._read_chunks(chunks, failed, label=sobject, total=len(groups)):
             seen.setdefault(str(record.get("Id")), record)
         return list(seen.values())
 
@@ -181,10 +181,14 @@ class SalesforceReads(SalesforceTransport):
         head = len(f"SELECT {', '.join(select_fields(fields, 'Id', match_field))} FROM {sobject} WHERE ") * 1.3
         return estimate_in_queries(self.sf.base_url + "query/?q=", int(head), terms)
 
-    def _read_chunks(self, chunks: Iterable[tuple[list[str], str]],
-                     failed: dict[str, str] | None) -> list[dict[str, Any]]:
+    def _read_chunks(self, chunks: Iterable[tuple[list[str], str]], failed: dict[str, str] | None, *,
+                     label: str, total: int) -> list[dict[str, Any]]:
+        """Every record of every statement; progress (:mod:`connectors.progress`) per statement, in keys."""
         out: list[dict[str, Any]] = []
+        done = 0
+        self._report("read", label, 0, total)
         for keys, soql in chunks:
+            done += len(keys)
             try:
                 out.extend(list(self._query_all(soql)))
             except (ApiLimitExhausted, AuthenticationError):
@@ -194,6 +198,7 @@ class SalesforceReads(SalesforceTransport):
                     raise
                 for key in keys:
                     failed.setdefault(key, str(exc))
+            self._report("read", label, min(done, total), total)
         return out
 
     def _query_all(self, soql: str) -> Iterator[dict[str, Any]]:

@@ -35,6 +35,7 @@ from connectors.errors import (
     redact_bearer,
 )
 from connectors.network import CONNECT_ATTEMPTS, CONNECT_TIMEOUT, connection_failure, origin
+from connectors.progress import ReportsProgress
 from connectors.salesforce.client import count_calls
 from connectors.salesforce.wire import error_detail, parse_limit_info, parse_retry_after
 
@@ -49,7 +50,7 @@ REQUEST_TIMEOUT = (CONNECT_TIMEOUT, 600.0)
 URL_SETTING = "SALESFORCE_INSTANCE_URL"
 
 
-class SalesforceTransport:
+class SalesforceTransport(ReportsProgress):
     """The client's session, the call counter, and the one way a call is sent and retried.
 
     Its parameters are :class:`~connectors.salesforce.api.SalesforceConnector`'s.

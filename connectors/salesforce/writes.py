@@ -82,8 +82,10 @@ class SalesforceWrites(SalesforceBulk):
         results: list[RecordResult | None],
     ) -> None:
         size = max(1, min(self.batch_size, COLLECTION_SIZE))
+        self._report("write", sobject, 0, len(prepared))
         for start in range(0, len(prepared), size):
             self._write_chunk(sobject, external_id_field, prepared[start : start + size], keys, results)
+            self._report("write", sobject, min(start + size, len(prepared)), len(prepared))
 
     def _write_chunk(
         self,

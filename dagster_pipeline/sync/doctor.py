@@ -128,7 +128,7 @@ def _allowance(connector: Any) -> Check:
         return Check("daily allowance", True, "not reported by the CRM yet")
     left, most = allowance
     if most and left < max(1, most * LOW_ALLOWANCE):
-        return Check("daily allowance", False, f"{left} of {most} API calls left today",
+        return Check("daily allowance", False, f"{left:,} of {most:,} API calls left today",
                      "wait for the daily allocation to free calls (a rolling 24 hours in Salesforce, midnight in "
                      "HubSpot), or raise it")
     return Check("daily allowance", True, f"{left:,} of {most:,} API calls left today")

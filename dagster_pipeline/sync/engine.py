@@ -48,6 +48,7 @@ import polars as pl
 
 from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
+from connectors.progress import Progress, ReportsProgress
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
 from dagster_pipeline.sync.gate import FieldGap, field_gap, refusal
@@ -68,7 +69,6 @@ from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utc
 
 Mode = Literal["plan", "sync"]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-Progress = Callable[[str, int, int], None]  # (label, done, total)
 
 COMPANY_ID = "__company_id"
 #: When two workflows write the same record, whose Warmly data stays: the one with the most
@@ -142,7 +142,7 @@ class _Pass:
     """State shared by one workflow run: settings, connector, schemas, outcomes."""
 
     def __init__(self, workflow: str, settings: Settings, connector: Any, store: SyncStore, *, mode: Mode,
-                 full_refresh: bool, run_id: str, progress: Progress | None, sample_size: int) -> None:
+                 full_refresh: bool, run_id: str, sample_size: int) -> None:
         self.workflow = workflow
         self.settings = settings
         self.crm = settings.crm
@@ -152,7 +152,6 @@ class _Pass:
         self.mode = mode
         self.full_refresh = full_refresh
         self.run_id = run_id
-        self.progress = progress
         self.log = OutcomeLog()
         self.state_rows: list[dict[str, Any]] = []
         self.samples: list[dict[str, Any]] = []
@@ -279,10 +278,8 @@ class _Pass:
         try:
             if creates:
                 out += zip(creates, self._create(od, creates), strict=True)
-                self._tick(label, len(out), len(pending))
             if updates:
                 out += zip(updates, self._update(od, updates), strict=True)
-                self._tick(label, len(out), len(pending))
         except ApiLimitExhausted as exc:
             self.stopped = str(exc)
             done = {id(p) for p, _ in out}
@@ -419,10 +416,6 @@ class _Pass:
                 crm_id = r.crm_id or p.crm_id
                 if r.ok and crm_id:
                     ids[p.key] = crm_id
-
-    def _tick(self, label: str, done: int, total: int) -> None:
-        if self.progress:
-            self.progress(label, done, total)
 
     def _create(self, od: ObjectDef, creates: list[_Pending]) -> list[RecordResult]:
         raise NotImplementedError
@@ -688,6 +681,9 @@ def run_workflow(
     ``segment`` identifies the workflow's segment for the ramp guard (default: the hash of its
     rules in the dbt project, :func:`~dagster_pipeline.sync.segments.segment_hash`); it is read
     only when the settings give the workflow a ``ramp``.
+
+    ``progress`` receives the connector's reads, writes and Bulk polls batch by batch
+    (:mod:`connectors.progress`) while this workflow runs.
     """
     run_id = run_id or uuid.uuid4().hex[:12]
     run_at = utcnow()
@@ -708,7 +704,7 @@ def run_workflow(
     cls = SalesforcePass if crm == "salesforce" else HubSpotPass
     calls_before = _calls(connector)
     p = cls(workflow, settings, connector, store, mode=mode, full_refresh=full_refresh, run_id=run_id,
-            progress=progress, sample_size=sample_size)
+            sample_size=sample_size)
     keyed_companies = key_rows(companies, "company", obj=p.company_object.api_name,
                                model=sync_model(workflow, "company"))
     keyed_persons = key_rows(persons, "person", obj=p.person_object.api_name, model=sync_model(workflow, "person"))
@@ -719,6 +715,11 @@ def run_workflow(
         p.skip_all(p.company_object, keyed_companies.keys, "workflow_disabled")
         p.skip_all(p.person_object, keyed_persons.keys, "workflow_disabled")
     else:
+        # The connector reports its reads, writes and Bulk polls batch by batch (connectors.progress).
+        reporting = isinstance(connector, ReportsProgress)
+        before = connector.progress if reporting else None
+        if reporting:
+            connector.progress = progress
         try:
             if ramp_settings is not None:
                 p.ramp = open_ramp(ramp_settings, RampStore(warehouse), crm=crm, org=p.org, workflow=workflow,
@@ -732,6 +733,9 @@ def run_workflow(
             aborted = exc
             for keyed in (keyed_companies, keyed_persons):
                 p.fail_unaccounted(keyed, "run_aborted", f"the run stopped before this record: {exc}")
+        finally:
+            if reporting:
+                connector.progress = before
     log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm, org=p._org)
     problems = accounting_problems(log, [(k, p.entity_objects(k.entity)) for k in (keyed_companies, keyed_persons)])
     ramp = p.ramp

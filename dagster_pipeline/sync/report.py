@@ -34,7 +34,7 @@ def as_json(results: list[WorkflowResult], *, include_samples: bool) -> dict[str
 
 
 def _reasons(d: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "-"
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(d.items())) or "-"
 
 
 def print_summary(results: list[WorkflowResult], console: Console | None = None, *, samples: int = 10) -> None:
@@ -49,31 +49,31 @@ def print_summary(results: list[WorkflowResult], console: Console | None = None,
         for obj, s in r.summary.items():
             table.add_row(
                 r.workflow, obj,
-                str(s.planned_create if planning else s.created),
-                str(s.planned_update if planning else s.updated),
-                str(s.unchanged), _reasons(s.skipped), _reasons(s.failed),
+                f"{s.planned_create if planning else s.created:,}",
+                f"{s.planned_update if planning else s.updated:,}",
+                f"{s.unchanged:,}", _reasons(s.skipped), _reasons(s.failed),
             )
     console.print(table)
     reads = sum(r.api_calls.get("reads", 0) for r in results)
     writes = sum(r.api_calls.get("writes", 0) for r in results)
-    console.print(f"API calls: {reads} reads, {writes} writes")
+    console.print(f"API calls: {reads:,} reads, {writes:,} writes")
     for r in results:
         for obj, s in r.summary.items():
             if s.drift or s.deleted_in_crm:
-                what = ", ".join(f"{f} {n}" for f, n in sorted(s.drift.items()))
+                what = ", ".join(f"{f} {n:,}" for f, n in sorted(s.drift.items()))
                 verb = "would restore" if planning else "restored"
                 console.print(f"Drift in {r.workflow} {obj}: {verb} " + (what or "no field")
-                              + (f"; {s.deleted_in_crm} deleted in the CRM, "
+                              + (f"; {s.deleted_in_crm:,} deleted in the CRM, "
                                  + ("would be created again" if planning else "created again")
                                  if s.deleted_in_crm else ""))
     for r in results:
         if r.ramp and (r.ramp["active"] or r.ramp["held"]):
             ramp = r.ramp
             ends = f", ends {ramp['ends_at'][:10]}" if ramp["ends_at"] else ""
-            cap = f" or at {ramp['max_creates']} created" if ramp["max_creates"] else ""
-            console.print(f"Ramp of {r.workflow}: {ramp['max_creates_per_run']} creates per object per run, "
-                          f"{ramp['created']} created since {ramp['started_at'][:10]}{ends}{cap}; "
-                          f"{ramp['held']} {'would be ' if planning else ''}held for the next runs "
+            cap = f" or at {ramp['max_creates']:,} created" if ramp["max_creates"] else ""
+            console.print(f"Ramp of {r.workflow}: {ramp['max_creates_per_run']:,} creates per object per run, "
+                          f"{ramp['created']:,} created since {ramp['started_at'][:10]}{ends}{cap}; "
+                          f"{ramp['held']:,} {'would be ' if planning else ''}held for the next runs "
                           "(`writeback ramp end` lifts it)")
     for r in results:
         if r.stopped:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,23 @@ def test_doctor_names_the_scope_a_hubspot_token_lacks(project) -> None:
     proc = writeback(project, "doctor", "--crm", "hubspot", env=env)
     assert proc.returncode == 1
     assert "✗ scopes" in proc.stdout and "the token lacks crm.objects.contacts.write" in proc.stdout
+
+
+def test_piped_output_keeps_long_lines_whole_and_counts_have_separators(project) -> None:
+    """Piped into a file or `less`, a line longer than 80 columns stays one line (it can be grepped,
+    and a command in it copied), counts read 1,200, and no progress bar is drawn."""
+    many = persons(*(person(f"p{i}@acme.io") for i in range(1_200)),
+                   person("not-an-email-but-a-rather-long-value-that-pushes-the-line-past-eighty-columns", "acme.io"))
+    wh = Warehouse(f"duckdb:///{project['db']}")
+    wh.execute("delete from syncs.sync_website_visitor__persons")
+    wh.append(sync_model("website_visitor", "person"), many, schema="syncs")
+    wh.close()
+    assert writeback(project, "setup").returncode == 0
+    proc = writeback(project, "sync", "--workflow", "website_visitor")
+    assert proc.returncode == 1  # the invalid e-mail failed
+    assert proc.stderr == ""  # no bars, no escape codes: stdout is not a terminal
+    [failed] = [line for line in proc.stdout.splitlines() if "failed website_visitor Lead" in line]
+    assert failed.endswith("invalid_email — not a valid e-mail address; fix it in the warehouse") and len(failed) > 120
+    [lead_row] = [line for line in proc.stdout.splitlines() if "│ Lead" in line]
+    assert "1,200" in lead_row, proc.stdout  # created, with its separator
+    assert re.search(r"API calls: \d+ reads, \d+ writes", proc.stdout)
