@@ -3,28 +3,40 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the demo needs the product only (DuckDB); tests and lint add the dev tools and the
+# Snowflake extra (fakesnow). Each is rebuilt when pyproject.toml or uv.lock changes.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 CRM ?= salesforce
+# uv from PATH, else the one pip installs beside $(PYTHON) (pyenv and --user installs are often off PATH).
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint dev bench clean
+.PHONY: demo test lint dev bench clean uv
 
-# The venv is rebuilt only when pyproject.toml changes, so repeated runs are fast.
-$(STAMP): pyproject.toml
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@test -x $(BIN)/python || uv venv --quiet --python $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) uv pip install --quiet -e '.[dev]'
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+# Exactly what uv.lock pins (--locked: fail, naming `uv lock`, when pyproject.toml changed and the lock did not follow).
+# --inexact keeps dev tools a previous `make test` installed, so demo and test do not undo each other.
+$(STAMP): pyproject.toml uv.lock | uv
+	$(UV) sync --quiet --locked --inexact --python $(PYTHON)
 	@touch $(STAMP)
+
+$(DEV_STAMP): pyproject.toml uv.lock | uv
+	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
+	@touch $(DEV_STAMP) $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/writeback demo --crm $(CRM)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
