@@ -14,7 +14,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint dev bench clean uv
+.PHONY: demo test lint dev bench load-raw clean uv
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -45,6 +45,14 @@ dev: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
+
+# Generated raw data of any size into the demo warehouse (schema `landing`), for dbt to build on:
+# `make load-raw PERSONS=100000`, then `WRITEBACK_RAW_SCHEMA=landing make demo` (docs/warehouse.md).
+PERSONS ?= 10000
+RAW_DIR ?= bench/out/raw
+load-raw: $(STAMP)
+	$(BIN)/python bench/generate.py --persons $(PERSONS) --out $(RAW_DIR)
+	$(BIN)/python bench/load_raw.py $(RAW_DIR)
 
 clean:
 	rm -rf $(VENV) .data dbt_project/target dbt_project/logs
