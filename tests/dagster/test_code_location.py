@@ -99,3 +99,17 @@ def test_a_settings_typo_fails_the_run_with_one_line_naming_the_key(tmp_path: Pa
     [failure] = result.get_step_failure_events()
     user = failure.step_failure_data.user_failure_data
     assert user is not None and user.description == "writeback.yml: objects.salesforce.lead.creat: unknown key"
+
+
+def test_naming_a_raw_schema_reparses_the_graph_without_the_seeds(project_copy: DbtProject,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WRITEBACK_RAW_SCHEMA", raising=False)
+    with_seeds = asset_keys(project_copy)
+    assert AssetKey("companies") in with_seeds  # the sample seeds feed the raw source
+    monkeypatch.setenv("WRITEBACK_RAW_SCHEMA", "landing")
+    assert manifest_is_stale(project_copy)  # same files, another graph
+    without = asset_keys(project_copy)
+    assert AssetKey("companies") not in without and AssetKey("stg_raw__companies") in without
+    manifest = json.loads(project_copy.manifest_path.read_text(encoding="utf-8"))
+    assert manifest["sources"]["source.writeback.raw.companies"]["schema"] == "landing"
+    assert not manifest_is_stale(project_copy)
