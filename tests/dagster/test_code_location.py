@@ -14,7 +14,7 @@ from dagster import AssetKey, materialize
 from dagster_dbt import DbtProject, dbt_assets
 
 from dagster_pipeline.dbt_runner import DBT_PROJECT_DIR
-from dagster_pipeline.defs.dbt import manifest_is_stale, prepare_manifest, translator
+from dagster_pipeline.defs.dbt import manifest_is_stale, prepare_manifest, sync_schema, translator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -113,3 +113,8 @@ def test_naming_a_raw_schema_reparses_the_graph_without_the_seeds(project_copy: 
     manifest = json.loads(project_copy.manifest_path.read_text(encoding="utf-8"))
     assert manifest["sources"]["source.writeback.raw.companies"]["schema"] == "landing"
     assert not manifest_is_stale(project_copy)
+    # The sync assets read the sync models where this manifest's target writes them, unless told otherwise.
+    monkeypatch.delenv("WRITEBACK_SYNC_SCHEMA", raising=False)
+    assert sync_schema(project_copy) == "syncs"
+    monkeypatch.setenv("WRITEBACK_SYNC_SCHEMA", "dbt_alice_syncs")
+    assert sync_schema(project_copy) == "dbt_alice_syncs"
