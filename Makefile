@@ -3,19 +3,31 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the demo needs the product only (DuckDB); tests and lint add the dev tools and the
+# Snowflake extra (fakesnow). Each is rebuilt when pyproject.toml or uv.lock changes.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 CRM ?= salesforce
+# uv from PATH, else the one pip installs beside $(PYTHON) (pyenv and --user installs are often off PATH).
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint dev bench clean browser
+.PHONY: demo test lint dev bench load-raw clean uv browser
 
-# The venv is rebuilt only when pyproject.toml changes, so repeated runs are fast.
-$(STAMP): pyproject.toml
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@test -x $(BIN)/python || uv venv --quiet --python $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) uv pip install --quiet -e '.[dev]'
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+# Exactly what uv.lock pins (--locked: fail, naming `uv lock`, when pyproject.toml changed and the lock did not follow).
+# --inexact keeps dev tools a previous `make test` installed, so demo and test do not undo each other.
+$(STAMP): pyproject.toml uv.lock | uv
+	$(UV) sync --quiet --locked --inexact --python $(PYTHON)
 	@touch $(STAMP)
+
+$(DEV_STAMP): pyproject.toml uv.lock | uv
+	$(UV) sync --quiet --locked --extra dev --python $(PYTHON)
+	@touch $(DEV_STAMP) $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/writeback demo --crm $(CRM)
@@ -32,11 +44,11 @@ browser:
 	    apt-get install -y --no-install-recommends chromium chromium-driver; }
 
 # UI_TEST_REQUIRE_BROWSER: here a missing browser fails the UI test instead of skipping it.
-test: $(STAMP) browser
+test: $(DEV_STAMP) browser
 	$(BIN)/ruff check .
 	UI_TEST_REQUIRE_BROWSER=1 $(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -45,6 +57,14 @@ dev: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
+
+# Generated raw data of any size into the demo warehouse (schema `landing`), for dbt to build on:
+# `make load-raw PERSONS=100000`, then `WRITEBACK_RAW_SCHEMA=landing make demo` (docs/warehouse.md).
+PERSONS ?= 10000
+RAW_DIR ?= bench/out/raw
+load-raw: $(STAMP)
+	$(BIN)/python bench/generate.py --persons $(PERSONS) --out $(RAW_DIR)
+	$(BIN)/python bench/load_raw.py $(RAW_DIR)
 
 clean:
 	rm -rf $(VENV) .data dbt_project/target dbt_project/logs test-artifacts

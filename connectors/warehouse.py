@@ -5,7 +5,13 @@ One class, :class:`Warehouse`, built from a SQLAlchemy URL:
 - ``duckdb:////abs/path/warehouse.duckdb`` — the embedded default. Without a URL the path comes
   from ``WRITEBACK_DUCKDB_PATH``, else ``.data/warehouse.duckdb`` at the repo root (where dbt writes).
 - ``snowflake://user:password@account/database/schema?warehouse=…&role=…`` — production, passed
-  explicitly or through ``WRITEBACK_WAREHOUSE_URL`` (credentials stay in the environment).
+  explicitly or through ``WRITEBACK_WAREHOUSE_URL`` (credentials stay in the environment). It needs
+  the ``snowflake`` extra (``pip install 'crm-writeback[snowflake]'``); the base install is DuckDB only,
+  so nothing here imports the Snowflake connector until a Snowflake URL is used.
+
+The sync models are read from ``syncs`` (the schema dbt's production and DuckDB targets write), or
+from ``WRITEBACK_SYNC_SCHEMA`` / the ``sync_schema`` argument when dbt ran a development target that
+prefixes its schemas (``dbt_alice_syncs``).
 
 Reads go through Arrow: DuckDB's relation fetch, Snowflake's ``fetch_arrow_all()`` (which needs the
 connector's pandas extra; without it, or on other DB-API drivers, rows are converted to Arrow here
@@ -44,6 +50,9 @@ DEFAULT_DUCKDB_PATH = REPO_ROOT / ".data" / "warehouse.duckdb"
 URL_ENV = "WRITEBACK_WAREHOUSE_URL"
 DUCKDB_PATH_ENV = "WRITEBACK_DUCKDB_PATH"
 SYNC_SCHEMA = "syncs"
+SYNC_SCHEMA_ENV = "WRITEBACK_SYNC_SCHEMA"
+#: What a Snowflake URL without the extra installed tells the user (one line, no traceback worth reading).
+SNOWFLAKE_EXTRA_HINT = "pip install 'crm-writeback[snowflake]'"
 #: Where the product keeps its own tables (sync log, sync state), apart from dbt's schemas.
 APP_SCHEMA = "writeback"
 
@@ -69,17 +78,22 @@ class Warehouse:
     """A SQLAlchemy engine plus the few operations the sync engine needs."""
 
     def __init__(self, url: str | URL | None = None, *, connect_args: Mapping[str, Any] | None = None,
-                 lock_wait: float = LOCK_WAIT_SECONDS) -> None:
+                 lock_wait: float = LOCK_WAIT_SECONDS, sync_schema: str | None = None) -> None:
         self.url = sa.make_url(url or default_url())
         self.lock_wait = lock_wait
         self.dialect = self.url.get_backend_name()
+        #: Where the dbt sync models are: the argument, else ``WRITEBACK_SYNC_SCHEMA``, else ``syncs``.
+        self.sync_schema = sync_schema or os.environ.get(SYNC_SCHEMA_ENV) or SYNC_SCHEMA
         options: dict[str, Any] = {}
         if connect_args:
             options["connect_args"] = dict(connect_args)
         if self.dialect == "duckdb":
             # An in-memory database lives only as long as its connection, so it must be shared.
             options["poolclass"] = StaticPool if self.duckdb_path is None else NullPool
-        self._engine = sa.create_engine(self.url, **options)
+        try:
+            self._engine = sa.create_engine(self.url, **options)
+        except (sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise self._missing_driver(exc) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Warehouse:
@@ -101,17 +115,26 @@ class Warehouse:
             return None
         return Path(database)
 
+    def _missing_driver(self, exc: BaseException) -> WarehouseError:
+        """The install lacks this URL's driver: name the extra to install, not SQLAlchemy's plugin loader."""
+        url = self.url.render_as_string(hide_password=True)
+        if self.dialect == "snowflake":
+            return WarehouseError(f"{url} is a Snowflake warehouse, which this install cannot reach: "
+                                  f"{SNOWFLAKE_EXTRA_HINT}")
+        return WarehouseError(f"{url}: no SQLAlchemy driver for {self.dialect!r} is installed ({exc})")
+
     def close(self) -> None:
         self._engine.dispose()
 
     # -- reading -------------------------------------------------------------------------------
 
-    def read_model(self, name: str, schema: str = SYNC_SCHEMA, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    def read_model(self, name: str, schema: str | None = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """The rows of ``schema.name`` (a dbt model: table or view) as a polars frame.
 
         ``columns`` picks and orders columns; by default all of them, in the model's order.
         Raises :class:`WarehouseError` (carrying the model name) when the model is missing or unreadable.
         """
+        schema = schema or self.sync_schema
         model = f"{schema}.{name}"
         if columns is not None and not columns:
             raise WarehouseError("columns must name at least one column (or be None for all)", model=model)
@@ -125,8 +148,9 @@ class Warehouse:
             raise self._read_error(model, name, schema, exc) from exc
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
 
-    def columns(self, name: str, schema: str = SYNC_SCHEMA) -> list[str]:
+    def columns(self, name: str, schema: str | None = None) -> list[str]:
         """The column names of ``schema.name`` as :meth:`read_model` returns them, without reading its rows."""
+        schema = schema or self.sync_schema
         model = f"{schema}.{name}"
         self._require_duckdb_file(model)
         query = f"select * from {self._qualified(schema, name, model)} limit 0"
@@ -137,7 +161,8 @@ class Warehouse:
             raise self._read_error(model, name, schema, exc) from exc
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake").columns
 
-    def row_count(self, name: str, schema: str = SYNC_SCHEMA) -> int:
+    def row_count(self, name: str, schema: str | None = None) -> int:
+        schema = schema or self.sync_schema
         model = f"{schema}.{name}"
         self._require_duckdb_file(model)
         try:
@@ -147,7 +172,8 @@ class Warehouse:
         except self._errors as exc:
             raise self._read_error(model, name, schema, exc) from exc
 
-    def table_exists(self, name: str, schema: str = SYNC_SCHEMA) -> bool:
+    def table_exists(self, name: str, schema: str | None = None) -> bool:
+        schema = schema or self.sync_schema
         if self.duckdb_path is not None and not self.duckdb_path.exists():
             return False
         try:
@@ -249,10 +275,8 @@ class Warehouse:
     def _fetch_arrow(self, conn: Connection, query: str) -> pa.Table:
         raw = _driver_connection(conn)
         if self.dialect == "duckdb":
-            relation = raw.sql(query)
-            # DuckDB 2 names the fetch to_arrow_table; 1.x also has fetch_arrow_table.
-            fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
-            return fetch()
+            # to_arrow_table exists in every DuckDB the dependency bounds allow (1.1 to 2.x).
+            return raw.sql(query).to_arrow_table()
         cursor = raw.cursor()
         try:
             cursor.execute(query)

@@ -15,6 +15,9 @@ rebuilt whole in any case. The vars stay for previewing a window by hand (``dbt 
 
 # No `from __future__ import annotations`: Dagster inspects the real `context` annotation.
 
+import contextlib
+import json
+import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,6 +28,7 @@ from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from filelock import FileLock
 
+from connectors.warehouse import SYNC_SCHEMA_ENV
 from dagster_pipeline.dbt_runner import DBT_PROJECT_DIR, dbt_executable
 from dagster_pipeline.defs.partitions import daily_partitions, single_run
 
@@ -53,12 +57,29 @@ def project_files(project: DbtProject) -> list[Path]:
     return files
 
 
+#: Environment variables that change the parsed graph: where the raw source points (the seeds are
+#: disabled once it names real raw tables) and which target names the schemas.
+_PARSE_ENV = ("WRITEBACK_RAW_SCHEMA", "DBT_TARGET")
+
+
+def _parse_env() -> str:
+    return json.dumps({name: os.environ.get(name, "") for name in _PARSE_ENV}, sort_keys=True)
+
+
+def _parse_env_file(project: DbtProject) -> Path:
+    return project.manifest_path.with_name("manifest.env.json")
+
+
 def manifest_is_stale(project: DbtProject) -> bool:
-    """No manifest yet, or one older than a file of the project (an analyst added or edited a model)."""
+    """No manifest yet, one older than a file of the project (an analyst added or edited a model),
+    or one parsed with another raw schema or target in the environment."""
     if not project.manifest_path.exists():
         return True
     built = project.manifest_path.stat().st_mtime
-    return any(f.stat().st_mtime > built for f in project_files(project))
+    if any(f.stat().st_mtime > built for f in project_files(project)):
+        return True
+    env_file = _parse_env_file(project)
+    return not env_file.exists() or env_file.read_text(encoding="utf-8") != _parse_env()
 
 
 def prepare_manifest(project: DbtProject = dbt_project) -> Path:
@@ -66,10 +87,13 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
 
     Under ``dagster dev`` (and so ``writeback dev``) dagster-dbt parses on every load of the code
     location. Everywhere else — tests, the demo, ``dagster asset materialize``, a deployment — we
-    parse only when the manifest is missing or older than a project file: a stale manifest would
-    lack a new model, and the dbt step would fail on it with a ``KeyError``.
+    parse only when the manifest is missing, older than a project file, or parsed with another
+    ``WRITEBACK_RAW_SCHEMA`` / ``DBT_TARGET``: a stale manifest would lack a new model (the dbt step
+    would fail on it with a ``KeyError``) or still show the seeds the raw schema disabled.
     """
     project.prepare_if_dev()
+    if os.environ.get("DAGSTER_IS_DEV_CLI") and project.manifest_path.exists():
+        _parse_env_file(project).write_text(_parse_env(), encoding="utf-8")  # dagster-dbt just parsed with it
     if manifest_is_stale(project):
         # One parse at a time per target directory: two processes loading definitions at once would
         # otherwise write the same manifest together (the lock is the one dagster-dbt's preparer takes).
@@ -82,7 +106,28 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
                     check=True, cwd=project.project_dir,
                 )
                 project.manifest_path.touch()  # a parse with nothing to change may leave the file's time as it was
+                _parse_env_file(project).write_text(_parse_env(), encoding="utf-8")
     return project.manifest_path
+
+
+#: A sync model whose schema stands for all of them (the project puts every sync model in one schema).
+_SYNC_MODEL_ID = "model.writeback.sync_website_visitor__persons"
+
+
+def sync_schema(project: DbtProject = dbt_project) -> str | None:
+    """The schema the dbt assets write the sync models to, so the sync assets read them there.
+
+    dbt's target decides it (``syncs`` in a production target, ``<target schema>_syncs`` in a
+    development one: macros/generate_schema_name.sql) and the manifest records it. An explicit
+    ``WRITEBACK_SYNC_SCHEMA`` wins; None (the warehouse's default) when neither says.
+    """
+    if os.environ.get(SYNC_SCHEMA_ENV):
+        return os.environ[SYNC_SCHEMA_ENV]
+    try:
+        manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
+        return str(manifest["nodes"][_SYNC_MODEL_ID]["schema"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 class Translator(DagsterDbtTranslator):
@@ -95,6 +140,10 @@ class Translator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "warehouse"
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        # The raw tables are keyed raw/<table>: in the demo a seed of the same name loads each one,
+        # and two dbt resources may not share a key.
+        if dbt_resource_props["resource_type"] == "source" and dbt_resource_props.get("source_name") == "raw":
+            return AssetKey(["raw", dbt_resource_props["name"]])
         return AssetKey([dbt_resource_props["name"]])
 
 
@@ -110,7 +159,31 @@ translator = Translator(settings=DagsterDbtTranslatorSettings(enable_asset_check
     name="warehouse_dbt",
 )
 def warehouse_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(["build"], context=context).stream()  # whole, whatever the partitions: see above
+    # Whole, whatever the partitions: see above. Each table's materialization carries its row count
+    # (dagster/row_count, plotted by Dagster); views are not counted, their query would run again.
+    invocation = dbt.cli(["build"], context=context)
+    try:
+        yield from invocation.stream().fetch_row_counts()
+    finally:
+        release_duckdb(invocation.adapter)
+
+
+def release_duckdb(adapter: Any) -> None:
+    """Close the DuckDB file the row counts were read through.
+
+    dagster-dbt counts rows with a dbt adapter in this process, and dbt-duckdb keeps that read-only
+    connection open afterwards (keep_open). DuckDB lets a process open a file in one configuration
+    at a time, and another process not at all while it is open, so the sync assets' own connection in
+    this process, and the next dbt build, would fail on "a different configuration". Other warehouses
+    have nothing to release here.
+    """
+    if adapter is None or type(adapter).__name__ != "DuckDBAdapter":
+        return
+    adapter.connections.cleanup_all()
+    manager = type(adapter.connections)
+    with contextlib.suppress(Exception):  # no environment was ever opened: nothing to close
+        manager.env().close()
+    manager.close_all_connections()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -48,9 +48,11 @@ class WarehouseResource(ConfigurableResource):
     url: str | None = None  # a SQLAlchemy URL; default: WRITEBACK_WAREHOUSE_URL or the DuckDB file
 
     def get(self) -> Any:
-        from connectors.warehouse import Warehouse
+        from connectors.warehouse import Warehouse, default_url
+        from dagster_pipeline.defs.dbt import sync_schema
 
-        return Warehouse(self.url) if self.url else Warehouse.from_env()
+        # The sync models are read where this code location's dbt assets write them (their target).
+        return Warehouse(self.url or default_url(), sync_schema=sync_schema())
 
 
 class CrmResource(ConfigurableResource):

@@ -14,7 +14,7 @@ from dagster import AssetKey, materialize
 from dagster_dbt import DbtProject, dbt_assets
 
 from dagster_pipeline.dbt_runner import DBT_PROJECT_DIR
-from dagster_pipeline.defs.dbt import manifest_is_stale, prepare_manifest, translator
+from dagster_pipeline.defs.dbt import manifest_is_stale, prepare_manifest, sync_schema, translator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,3 +99,22 @@ def test_a_settings_typo_fails_the_run_with_one_line_naming_the_key(tmp_path: Pa
     [failure] = result.get_step_failure_events()
     user = failure.step_failure_data.user_failure_data
     assert user is not None and user.description == "writeback.yml: objects.salesforce.lead.creat: unknown key"
+
+
+def test_naming_a_raw_schema_reparses_the_graph_without_the_seeds(project_copy: DbtProject,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WRITEBACK_RAW_SCHEMA", raising=False)
+    with_seeds = asset_keys(project_copy)
+    assert AssetKey("companies") in with_seeds  # the sample seeds feed the raw source
+    monkeypatch.setenv("WRITEBACK_RAW_SCHEMA", "landing")
+    assert manifest_is_stale(project_copy)  # same files, another graph
+    without = asset_keys(project_copy)
+    assert AssetKey("companies") not in without and AssetKey("stg_raw__companies") in without
+    manifest = json.loads(project_copy.manifest_path.read_text(encoding="utf-8"))
+    assert manifest["sources"]["source.writeback.raw.companies"]["schema"] == "landing"
+    assert not manifest_is_stale(project_copy)
+    # The sync assets read the sync models where this manifest's target writes them, unless told otherwise.
+    monkeypatch.delenv("WRITEBACK_SYNC_SCHEMA", raising=False)
+    assert sync_schema(project_copy) == "syncs"
+    monkeypatch.setenv("WRITEBACK_SYNC_SCHEMA", "dbt_alice_syncs")
+    assert sync_schema(project_copy) == "dbt_alice_syncs"

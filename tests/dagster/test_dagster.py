@@ -118,6 +118,10 @@ def test_materializing_everything_writes_every_segment_member_once_and_a_rerun_w
     assert people == Warehouse(f"duckdb:///{dagster_env['db']}").row_count("sync_website_visitor__persons")
     assert all({"run_api_reads", "run_api_writes"} <= set(d.metadata) for d in days)
     assert all(d.metadata["failed_records"].value.records == [] for d in days)
+    # dbt tables carry their row count (fetch_row_counts), which Dagster plots; views are not counted.
+    model = [e.step_materialization_data.materialization for e in result.get_asset_materialization_events()
+             if e.step_materialization_data.materialization.asset_key == AssetKey("sync_website_visitor__persons")]
+    assert model and {m.metadata["dagster/row_count"].value for m in model} == {people}
 
     sandbox = dagster_env["sandbox"]
     sandbox.admin("salesforce", "DELETE", "calls")

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('chat_inputs') }}
+    select * from {{ raw_source('chat_inputs') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('chats') }}
+    select * from {{ raw_source('chats') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('orchestration_outputs') }}
+    select * from {{ raw_source('orchestration_outputs') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('orchestrations') }}
+    select * from {{ raw_source('orchestrations') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('page_views') }}
+    select * from {{ raw_source('page_views') }}
 
 ),
 

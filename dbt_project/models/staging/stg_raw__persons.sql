@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('persons') }}
+    select * from {{ raw_source('persons') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('sessions') }}
+    select * from {{ raw_source('sessions') }}
 
 ),
 
