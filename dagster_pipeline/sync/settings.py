@@ -63,6 +63,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.budget import DEFAULT_RESERVE
 from connectors.crm import DEFAULT_MAX_RETRY_AFTER
 from connectors.errors import ConfigError, echo_value
 
@@ -208,6 +209,10 @@ class SyncTuning(_Strict):
     max_retry_after_seconds: float = Field(
         default=DEFAULT_MAX_RETRY_AFTER, ge=0, le=3600,
         description="Longest Retry-After waited out; longer, the records fail rate_limited and go next run")
+    api_reserve: float = Field(
+        default=DEFAULT_RESERVE, ge=0, le=0.9,
+        description="Share of the org's daily API allocation left to its other integrations; a run that "
+                    "reaches it stops, the rest fail api_budget_reserved and go next run")
 
 
 def flat_objects_crm(data: Any) -> str | None:
