@@ -52,6 +52,22 @@ def settings_without_ramp(target: Path, source: Path = SETTINGS_FILE) -> Path:
     return target
 
 
+#: The demo's Dagster instance: one op at a time in each concurrency pool, so the syncs of one CRM
+#: org (its pool, ``crm-<crm>-<org>``) never run at once (README "Sharing the API allowance").
+DAGSTER_CONCURRENCY = "concurrency:\n  pools:\n    default_limit: 1\n"
+
+
+def write_dagster_config(dagster_home: Path) -> Path:
+    """``dagster.yaml`` of the demo's instance; an older one without the pool limit gets it added."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n" + DAGSTER_CONCURRENCY)
+    elif "concurrency:" not in config.read_text():
+        config.write_text(config.read_text().rstrip("\n") + "\n" + DAGSTER_CONCURRENCY)
+    return config
+
+
 def prepare_environment(data_dir: Path, crm: str, sandboxes: Any) -> None:
     """Point this process (and the dbt subprocess) at the demo's warehouse, settings and sandboxes."""
     os.environ.setdefault("WRITEBACK_DUCKDB_PATH", str(data_dir / "warehouse.duckdb"))
@@ -59,11 +75,9 @@ def prepare_environment(data_dir: Path, crm: str, sandboxes: Any) -> None:
         os.environ["WRITEBACK_SETTINGS"] = str(settings_without_ramp(data_dir / "writeback.yml"))
     os.environ["WRITEBACK_CRM"] = crm
     dagster_home = data_dir / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    write_dagster_config(dagster_home)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
+    os.environ.setdefault("WRITEBACK_STATE_DIR", str(data_dir / "state"))
     if crm == "salesforce":
         os.environ.update({"SALESFORCE_INSTANCE_URL": sandboxes.salesforce_url,
                            "SALESFORCE_ACCESS_TOKEN": sandboxes.token, "SALESFORCE_CA_BUNDLE": str(sandboxes.ca_file)})
