@@ -5,7 +5,8 @@ what setup cannot fix), creates the Warmly fields and grants them (`writeback se
 the code location's own jobs in this process over every daily partition: ``warehouse_job``
 (the dbt build of ``seeds/`` into DuckDB), then each workflow's job for its CRM half (the fields
 check and the sync), listed under their job in the UI as a schedule's or a backfill's runs are.
-It prints what each workflow did to each CRM object, summed over the partitions. Everything it
+It prints what each workflow did to each CRM object, summed over the partitions, then the week of
+records to monitor as `writeback report` prints it. Everything it
 keeps lives under ``--data-dir`` (default ``.data/``): the warehouse with its sync log, the sandbox
 CRMs' state, and the Dagster instance — so a second run writes nothing, and `writeback dev` (the
 Dagster UI) shows the demo's runs on the same data.
@@ -262,6 +263,12 @@ def _run(console: Console, data_dir: Path, crm: str, started: float) -> int:
     for check in failed_checks.values():
         console.print(f"[red]check failed[/] {check.asset_key.to_user_string()}.{check.check_name}: "
                       f"{check.description or ''}")
+    # What a RevOps admin watches for the first week of a workflow: the same table as `writeback report`.
+    from dagster_pipeline.monitor_commands import run_report_command
+
+    console.print("\n`writeback report` — the records to monitor, day by day (a Dagster asset, sync_activity, "
+                  "draws the same numbers):")
+    run_report_command(argparse.Namespace(days=7, json=False))
     warehouse = os.environ["WRITEBACK_DUCKDB_PATH"]
     console.print(
         "\nInspect the results:\n"

@@ -30,6 +30,11 @@ def test_demo_runs_end_to_end_and_a_second_run_writes_nothing(tmp_path: Path) ->
     # The doctor runs first: on a fresh sandbox only what setup fixes is missing, so the demo goes on.
     assert "writeback doctor — salesforce" in first.stdout and "fix: run `writeback setup`" in first.stdout
     assert "granted" in first.stdout and "Warmly_CRM_Writeback" in first.stdout
+    # The week of records to monitor, as `writeback report` prints it: today's creates per workflow.
+    report = first.stdout[first.stdout.index("`writeback report`"):]
+    assert "Records synced — last 7 day(s), UTC" in report
+    assert all(workflow in report for workflow in ("website_visitor", "inbound_agent", "outbound_agent"))
+    assert "create" in report
 
     log = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}").read_model("sync_log", schema="writeback")
     assert log.filter(pl.col("action") == "create").height > 100
