@@ -20,6 +20,9 @@ one count:
   day resets at midnight). A connector's first call is never refused: only an answer tells that
   the allocation was raised or freed since the ledger last heard, so a run spends at most that
   one call past the line before it stops;
+  HubSpot sends no daily headers to OAuth-installed apps (they have no daily limit: developer
+  changelog, "Rate limit headers will now appear for OAuth authenticated calls"), so for them only
+  the window applies;
 - **burst window** (HubSpot) — at most ``limit`` calls in any rolling ``window`` seconds across
   all processes: the ledger holds the time of every call still inside the window. The limit and
   window are what HubSpot's ``X-HubSpot-RateLimit-Max`` / ``-Interval-Milliseconds`` say, never
