@@ -15,6 +15,7 @@
         │   └── ConnectionFailed  no answer: .url (scheme://host:port), .write, .sent, .attempts;
         │                         says whether a write may have been applied and what to check
         ├── ApiLimitExhausted     the daily allocation is spent: stop cleanly, retry tomorrow
+        │   └── ApiBudgetReserved what is left of it is the other integrations' reserve: stop the same way
         ├── MissingScopeError     HubSpot 403 MISSING_SCOPES: the token lacks scopes; .scopes
         └── SchemaError           required fields missing on an object; .object_type, .missing_fields
 
@@ -191,6 +192,15 @@ def _times(n: int, noun: str) -> str:
 
 class ApiLimitExhausted(CrmError):
     """The CRM's daily API allocation is spent; further calls fail until it resets."""
+
+
+class ApiBudgetReserved(ApiLimitExhausted):
+    """The next call would spend the share of the daily allocation kept for the org's other
+    integrations (``sync.api_reserve``): the run stops as if the allocation were spent, its
+    remaining records fail ``api_budget_reserved`` and go next run. Raised before the call."""
+
+    def __init__(self, text: str, *, crm: str) -> None:
+        super().__init__(text, crm=crm, code="api_budget_reserved")
 
 
 class MissingScopeError(CrmError):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from connectors.errors import ConfigError, WritebackError
+from connectors.errors import ApiLimitExhausted, ConfigError, WritebackError
 from connectors.progress import Progress, ProgressEvent
 from dagster_pipeline.connect import make_connector, make_warehouse
 from dagster_pipeline.output import n, stderr_console, stdout_console
@@ -100,7 +100,10 @@ def run_plan_or_sync(args: argparse.Namespace, mode: str) -> int:
         if any(settings.workflow_enabled(wf) for wf in workflows):
             # The first call of the run, and one it needs anyway (state is kept per org): a CRM that
             # cannot be reached, or refuses the session, is one line here, not a failure per record.
-            connector.org_id()
+            # A day's allocation (or the reserve kept for other integrations) already spent is not:
+            # each workflow's run then accounts for its records as stopped, retried next run.
+            with suppress(ApiLimitExhausted):
+                connector.org_id()
         with _progress(args) as bar:
             for wf in workflows:
                 results.append(run_workflow(wf, settings, warehouse, connector, mode=mode,  # type: ignore[arg-type]

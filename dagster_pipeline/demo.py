@@ -5,7 +5,8 @@ what setup cannot fix), creates the Warmly fields and grants them (`writeback se
 the code location's own jobs in this process over every daily partition: ``warehouse_job``
 (the dbt build of ``seeds/`` into DuckDB), then each workflow's job for its CRM half (the fields
 check and the sync), listed under their job in the UI as a schedule's or a backfill's runs are.
-It prints what each workflow did to each CRM object, summed over the partitions. Everything it
+It prints what each workflow did to each CRM object, summed over the partitions, then the week of
+records to monitor as `writeback report` prints it. Everything it
 keeps lives under ``--data-dir`` (default ``.data/``): the warehouse with its sync log, the sandbox
 CRMs' state, and the Dagster instance — so a second run writes nothing, and `writeback dev` (the
 Dagster UI) shows the demo's runs on the same data.
@@ -53,6 +54,22 @@ def settings_without_ramp(target: Path, source: Path = SETTINGS_FILE) -> Path:
     return target
 
 
+#: The demo's Dagster instance: one op at a time in each concurrency pool, so the syncs of one CRM
+#: org (its pool, ``crm-<crm>-<org>``) never run at once (README "Sharing the API allowance").
+DAGSTER_CONCURRENCY = "concurrency:\n  pools:\n    default_limit: 1\n"
+
+
+def write_dagster_config(dagster_home: Path) -> Path:
+    """``dagster.yaml`` of the demo's instance; an older one without the pool limit gets it added."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n" + DAGSTER_CONCURRENCY)
+    elif "concurrency:" not in config.read_text():
+        config.write_text(config.read_text().rstrip("\n") + "\n" + DAGSTER_CONCURRENCY)
+    return config
+
+
 def prepare_environment(data_dir: Path, crm: str, sandboxes: Any) -> None:
     """Point this process (and the dbt subprocess) at the demo's warehouse, settings and sandboxes."""
     os.environ.setdefault("WRITEBACK_DUCKDB_PATH", str(data_dir / "warehouse.duckdb"))
@@ -60,11 +77,9 @@ def prepare_environment(data_dir: Path, crm: str, sandboxes: Any) -> None:
         os.environ["WRITEBACK_SETTINGS"] = str(settings_without_ramp(data_dir / "writeback.yml"))
     os.environ["WRITEBACK_CRM"] = crm
     dagster_home = data_dir / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    write_dagster_config(dagster_home)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
+    os.environ.setdefault("WRITEBACK_STATE_DIR", str(data_dir / "state"))
     if crm == "salesforce":
         os.environ.update({"SALESFORCE_INSTANCE_URL": sandboxes.salesforce_url,
                            "SALESFORCE_ACCESS_TOKEN": sandboxes.token, "SALESFORCE_CA_BUNDLE": str(sandboxes.ca_file)})
@@ -250,6 +265,12 @@ def _run(console: Console, data_dir: Path, crm: str, started: float) -> int:
     for check in failed_checks.values():
         console.print(f"[red]check failed[/] {check.asset_key.to_user_string()}.{check.check_name}: "
                       f"{check.description or ''}")
+    # What a RevOps admin watches for the first week of a workflow: the same table as `writeback report`.
+    from dagster_pipeline.monitor_commands import run_report_command
+
+    console.print("\n`writeback report` — the records to monitor, day by day (a Dagster asset, sync_activity, "
+                  "draws the same numbers):")
+    run_report_command(argparse.Namespace(days=7, json=False))
     warehouse = os.environ["WRITEBACK_DUCKDB_PATH"]
     console.print(
         "\nInspect the results:\n"

@@ -35,6 +35,11 @@ def test_demo_runs_end_to_end_and_a_second_run_writes_nothing(tmp_path: Path) ->
     warehouse = tmp_path / "warehouse.duckdb"
     assert any(f"`WRITEBACK_DUCKDB_PATH={warehouse} .venv/bin/writeback log` summarises" in line for line in lines)
     assert any(f"`.venv/bin/writeback sandbox --data-dir {tmp_path / 'sandbox'}`, then GET" in line for line in lines)
+    # The week of records to monitor, as `writeback report` prints it: today's creates per workflow.
+    report = first.stdout[first.stdout.index("`writeback report`"):]
+    assert "Records synced — last 7 day(s), UTC" in report
+    assert all(workflow in report for workflow in ("website_visitor", "inbound_agent", "outbound_agent"))
+    assert "create" in report
 
     log = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}").read_model("sync_log", schema="writeback")
     assert log.filter(pl.col("action") == "create").height > 100

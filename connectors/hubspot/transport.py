@@ -1,11 +1,13 @@
 """The request core of the HubSpot connector: every call it makes goes through here.
 
 :class:`HubSpotTransport` holds the SDK's API objects and sends one logical call at a time
-(:meth:`HubSpotTransport._request`): a slot from the rolling-window limiter (and the search
-limiter), every HTTP attempt counted in :class:`ApiCalls`, answers parsed as JSON, errors
-classified into :mod:`connectors.errors` with the access token scrubbed, and retries with
-exponential backoff and jitter where HubSpot asks for them (429, 423, 5xx, dropped
-connections), honouring ``Retry-After``. Schema, reads and writes build on it.
+(:meth:`HubSpotTransport._request`): a slot in the account's shared budget when there is one
+(:class:`~connectors.budget.SharedBudget`: the burst window and daily reserve every process
+shares), a slot from this process's rolling-window limiter (and the search limiter), every
+HTTP attempt counted in :class:`ApiCalls`, answers parsed as JSON, errors classified into
+:mod:`connectors.errors` with the access token scrubbed, and retries with exponential backoff
+and jitter where HubSpot asks for them (429, 423, 5xx, dropped connections), honouring
+``Retry-After``. Schema, reads and writes build on it.
 
 Waits are bounded: a ``Retry-After`` longer than ``max_retry_after`` (the setting
 ``sync.max_retry_after_seconds``) is not waited out — the call fails at once with
@@ -30,6 +32,7 @@ import hubspot.crm.contacts as hs_contacts
 import hubspot.crm.properties as hs_props
 import urllib3
 
+from connectors.budget import SharedBudget
 from connectors.crm import DEFAULT_MAX_RETRY_AFTER, ApiCalls, ObjectSchema
 from connectors.errors import (
     ApiLimitExhausted,
@@ -89,6 +92,7 @@ class HubSpotTransport(ReportsProgress):
         timeout: float = 60.0,
         batch_size: int = 100,
         seed: int | None = None,
+        budget: SharedBudget | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -124,6 +128,8 @@ class HubSpotTransport(ReportsProgress):
         self._assoc = crm.associations.v4.batch_api
         self._schemas: dict[str, ObjectSchema] = {}
         self._daily: tuple[int, int] | None = None
+        #: The account's API budget shared with every process using this app (``None``: this connector alone).
+        self.budget = budget
 
     def daily_allowance(self) -> tuple[int, int] | None:
         """``(remaining, max)`` calls of the account's day, from the last ``X-HubSpot-RateLimit-Daily*``
@@ -140,6 +146,9 @@ class HubSpotTransport(ReportsProgress):
         last: RetryableError | None = None
         cause: BaseException | None = None
         for attempt in range(1, self.max_attempts + 1):
+            # The shared budget first: it may refuse the call (ApiBudgetReserved) or wait for
+            # another process's calls to leave the window.
+            shared = self.budget.acquire(window=not search) if self.budget is not None else None
             slots = [self.limiter.acquire()]
             if search:
                 slots.append(self.search_limiter.acquire())
@@ -178,6 +187,8 @@ class HubSpotTransport(ReportsProgress):
                                "space, line break or non-ASCII character); check HUBSPOT_ACCESS_TOKEN",
                                crm=CRM, code="INVALID_TOKEN") from None
             finally:
+                if self.budget is not None:
+                    self.budget.release(shared)
                 self.limiter.release(slots[0])
                 if search:
                     self.search_limiter.release(slots[1])
@@ -265,6 +276,11 @@ class HubSpotTransport(ReportsProgress):
         daily = _int_header(headers, "X-HubSpot-RateLimit-Daily")
         if remaining is not None and daily is not None:
             self._daily = (remaining, daily)
+            if self.budget is not None:
+                self.budget.observe_daily(max(0, daily - remaining), daily)
+        if self.budget is not None:
+            self.budget.observe_window(_int_header(headers, "X-HubSpot-RateLimit-Max"),
+                                       _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"))
         self.limiter.observe(_int_header(headers, "X-HubSpot-RateLimit-Max"),
                              _int_header(headers, "X-HubSpot-RateLimit-Remaining"),
                              _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"))

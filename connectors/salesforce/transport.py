@@ -3,7 +3,9 @@
 :class:`SalesforceTransport` sends every call on the simple-salesforce client's own
 ``requests`` session (:meth:`SalesforceTransport._request`), turns any answer but 2xx into an
 error of :mod:`connectors.errors` with the session token scrubbed, keeps the daily usage
-``Sforce-Limit-Info`` reports, and decides when and how long to wait before trying again
+``Sforce-Limit-Info`` reports (and, given a :class:`~connectors.budget.SharedBudget`, shares it
+with every process writing to the org, refusing a call that would spend the reserve kept for the
+org's other integrations), and decides when and how long to wait before trying again
 (exponential backoff with jitter, never shorter than ``Retry-After``), and how records fail
 when it gives up. Schema, reads and writes build on it.
 
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 import requests
 from simple_salesforce import Salesforce
 
+from connectors.budget import SharedBudget
 from connectors.crm import DEFAULT_MAX_RETRY_AFTER, ApiCalls, ObjectSchema, RecordResult
 from connectors.errors import (
     ApiLimitExhausted,
@@ -69,6 +72,7 @@ class SalesforceTransport(ReportsProgress):
         batch_size: int = 200,
         request_timeout: float = REQUEST_TIMEOUT[1],
         sleep: Callable[[float], None] = time.sleep,
+        budget: SharedBudget | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -95,6 +99,8 @@ class SalesforceTransport(ReportsProgress):
         self._random = random.Random()
         self._schemas: dict[str, ObjectSchema] = {}
         self._api_usage: tuple[int, int] | None = None
+        #: The org's API budget shared with every process writing to it (``None``: this connector alone).
+        self.budget = budget
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
@@ -126,6 +132,8 @@ class SalesforceTransport(ReportsProgress):
             content_type = "application/json"
         if content_type:
             headers["Content-Type"] = content_type
+        if self.budget is not None:
+            self.budget.acquire()  # ApiBudgetReserved: the call would spend the other integrations' share
         try:
             resp = self.sf.session.request(method, url, params=params, data=data, headers=headers,
                                            timeout=self._timeout)
@@ -146,6 +154,8 @@ class SalesforceTransport(ReportsProgress):
         usage = parse_limit_info(resp.headers.get("Sforce-Limit-Info"))
         if usage is not None:
             self._api_usage = usage
+            if self.budget is not None:
+                self.budget.observe_daily(*usage)
         if resp.status_code < 300:
             return resp
         raise self._error(what, resp)

@@ -15,8 +15,9 @@ which are batched across days — is reported once per run under ``run_…`` nam
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import polars as pl
 from dagster import (
@@ -36,6 +37,7 @@ from dagster import (
 )
 from dagster_dbt import get_asset_key_for_model
 
+from connectors.budget import org_slug, token_digest
 from connectors.errors import WritebackError
 from dagster_pipeline.defs.dbt import warehouse_dbt
 from dagster_pipeline.defs.partitions import daily_partitions, partition_day, run_window, single_run
@@ -176,7 +178,21 @@ def run_metadata(result: WorkflowResult, window: tuple[dt.date, dt.date] | None)
         meta["run_days"] = MetadataValue.text(f"{window[0]} … {window[1]}")
     if result.stopped:
         meta["run_stopped"] = MetadataValue.text(result.stopped)
+    meta.update(ramp_metadata(result))
     return meta
+
+
+def ramp_metadata(result: WorkflowResult) -> dict[str, Any]:
+    """The ramp guard's numbers, as integers Dagster plots run after run: ``ramp_held`` (creates
+    held back this run, ``skipped: ramp_limit``, picked up by the next runs), ``ramp_created``
+    (created since the ramp began) and ``ramp_active`` (1 while it caps the workflow). Nothing for
+    a workflow the settings give no ramp."""
+    ramp = result.ramp
+    if ramp is None:
+        return {}
+    return {"ramp_held": MetadataValue.int(int(ramp["held"])),
+            "ramp_created": MetadataValue.int(int(ramp["created"])),
+            "ramp_active": MetadataValue.int(1 if ramp["active"] else 0)}
 
 
 def result_metadata(result: WorkflowResult) -> dict[str, Any]:
@@ -194,7 +210,31 @@ def _failure_rate(result: WorkflowResult) -> float:
 RECONCILE_TAG = "writeback/reconcile"
 
 
-def build_sync_asset(workflow: str, crm_kinds: set[str]) -> AssetsDefinition:
+def org_pool(crm: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """The Dagster concurrency pool of the org the syncs write to: ``crm-<crm>-<org>``.
+
+    Every sync asset writing to one org is in its pool, and the instance limits each pool to one
+    op at a time (``concurrency: pools: default_limit: 1`` in ``dagster.yaml``; the demo's
+    instance sets it), so two runs never write to one org at once — a schedule and a backfill
+    queue behind each other instead of splitting the org's API allowance. The org is named from
+    the environment the code location loads with, as the credentials are: Salesforce by its
+    instance host, HubSpot by its API host and a digest of the token (the account it names;
+    ``HUBSPOT_PORTAL_ID``, when set, names it instead). ``None`` without a CRM to name.
+    """
+    source = os.environ if env is None else env
+    if crm == "salesforce":
+        url = source.get("SALESFORCE_INSTANCE_URL") or source.get("SALESFORCE_LOGIN_URL") or "default"
+        return f"crm-salesforce-{org_slug(urlsplit(url).netloc or url)}"
+    if crm == "hubspot":
+        portal = source.get("HUBSPOT_PORTAL_ID")
+        if not portal:
+            token = source.get("HUBSPOT_ACCESS_TOKEN")
+            portal = token_digest(token) if token else "default"
+        return f"crm-hubspot-{org_slug(portal)}"
+    return None
+
+
+def build_sync_asset(workflow: str, crm_kinds: set[str], pool: str | None = None) -> AssetsDefinition:
     key = AssetKey(f"{workflow}_crm_sync")
     deps = [get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "company")),
             get_asset_key_for_model([warehouse_dbt], sync_model(workflow, "person"))]
@@ -207,6 +247,7 @@ def build_sync_asset(workflow: str, crm_kinds: set[str]) -> AssetsDefinition:
         kinds={*crm_kinds, "python"},
         partitions_def=daily_partitions,
         backfill_policy=single_run,
+        pool=pool,
         description=f"Write the {workflow} workflow to the CRM. {WORKFLOW_DESCRIPTIONS[workflow]}",
         check_specs=[AssetCheckSpec("failure_rate_below_threshold", asset=key,
                                     description=f"Share of failed records stays under {MAX_FAILURE_RATE:.0%}.")],
@@ -245,7 +286,8 @@ def build_sync_asset(workflow: str, crm_kinds: set[str]) -> AssetsDefinition:
 
 def build_sync_assets(workflows: Sequence[str] = WORKFLOWS) -> list[AssetsDefinition]:
     kinds = crm_kinds()
-    return [build_sync_asset(w, kinds) for w in workflows]
+    pool = org_pool(next(iter(kinds), None))
+    return [build_sync_asset(w, kinds, pool) for w in workflows]
 
 
 sync_assets = build_sync_assets()

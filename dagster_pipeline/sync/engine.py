@@ -23,8 +23,9 @@ Flow for one workflow (DESIGN.md "Data flow"):
 Failures are isolated where they happen: a read that fails after its retries fails the
 records it was for (``read_failed``), a write failure fails the records it carried; the rest
 of the run goes on. The daily API allocation spent stops the run cleanly (what is left fails
-``api_limit_exhausted``); anything else that stops it (refused credentials, a bug) fails what
-is left with ``run_aborted``, writes the log, and raises.
+``api_limit_exhausted``, or ``api_budget_reserved`` when the run stopped at ``sync.api_reserve``,
+the share kept for the org's other integrations); anything else that stops it (refused
+credentials, a bug) fails what is left with ``run_aborted``, writes the log, and raises.
 
 This module holds the shape every pass shares (:class:`_Pass`: the gate, fingerprints, the
 diff, creates built column-wise, outcomes) and :func:`run_workflow`; how each CRM finds and
@@ -47,7 +48,7 @@ from typing import Any, Literal
 import polars as pl
 
 from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
-from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
+from connectors.errors import ApiBudgetReserved, ApiLimitExhausted, AuthenticationError, CrmError
 from connectors.progress import Progress, ReportsProgress
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
@@ -118,6 +119,12 @@ def _py(value: Any) -> Any:
     return value
 
 
+def stop_reason(exc: ApiLimitExhausted) -> str:
+    """The reason the records a stopped run leaves fail with: the CRM's allocation spent, or
+    our own stop before the share kept for the org's other integrations (both retried next run)."""
+    return "api_budget_reserved" if isinstance(exc, ApiBudgetReserved) else "api_limit_exhausted"
+
+
 class StopRun(Exception):
     """The CRM's daily allocation is spent: stop cleanly, mark what is left as failed."""
 
@@ -161,6 +168,7 @@ class _Pass:
         self.accesses: dict[str, ObjectAccess] = {}
         self.epochs: dict[str, str] = {}
         self.stopped: str | None = None
+        self.stop_reason = "api_limit_exhausted"  # the reason of the records left when the run stops
         self.company_ids: dict[str, str] = {}  # company key -> CRM id, for linking people
         self.ramp: Ramp | None = None  # the ramp guard, while the workflow's segment is new
         self.ramp_used = 0  # creates let through by the ramp this run, all objects together
@@ -269,7 +277,7 @@ class _Pass:
         if not pending:
             return []
         if self.stopped:
-            return [(p, RecordResult(p.key, False, error_code="api_limit_exhausted", message=self.stopped))
+            return [(p, RecordResult(p.key, False, error_code=self.stop_reason, message=self.stopped))
                     for p in pending]
         od = pending[0].od
         out: list[tuple[_Pending, RecordResult]] = []
@@ -281,9 +289,9 @@ class _Pass:
             if updates:
                 out += zip(updates, self._update(od, updates), strict=True)
         except ApiLimitExhausted as exc:
-            self.stopped = str(exc)
+            self.stopped, self.stop_reason = str(exc), stop_reason(exc)
             done = {id(p) for p, _ in out}
-            out += [(p, RecordResult(p.key, False, error_code="api_limit_exhausted", message=str(exc)))
+            out += [(p, RecordResult(p.key, False, error_code=self.stop_reason, message=str(exc)))
                     for p in pending if id(p) not in done]
         except AuthenticationError:
             raise
@@ -725,10 +733,10 @@ def run_workflow(
                 p.ramp = open_ramp(ramp_settings, RampStore(warehouse), crm=crm, org=p.org, workflow=workflow,
                                    segment=str(segment))
             p.run(keyed_companies, keyed_persons)
-        except ApiLimitExhausted as exc:  # nothing more can be done today
-            p.stopped = str(exc)
+        except ApiLimitExhausted as exc:  # nothing more can be done today (or within the reserve)
+            p.stopped, p.stop_reason = str(exc), stop_reason(exc)
             for keyed in (keyed_companies, keyed_persons):
-                p.fail_unaccounted(keyed, "api_limit_exhausted", str(exc))
+                p.fail_unaccounted(keyed, p.stop_reason, str(exc))
         except Exception as exc:  # refused credentials, a bug: account for everything, then raise
             aborted = exc
             for keyed in (keyed_companies, keyed_persons):

@@ -26,7 +26,15 @@ import polars as pl
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef
-from dagster_pipeline.sync.engine import COMPANY_ID, _deleted, _Pass, _Pending, _rows, _with_company_id
+from dagster_pipeline.sync.engine import (
+    COMPANY_ID,
+    _deleted,
+    _Pass,
+    _Pending,
+    _rows,
+    _with_company_id,
+    stop_reason,
+)
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
 
@@ -235,7 +243,7 @@ class HubSpotPass(_Pass):
             try:
                 link_results = {r.key: r for r in self.conn.associate_default("contacts", "companies", pairs)}
             except ApiLimitExhausted as exc:
-                self.stopped = str(exc)
+                self.stopped, self.stop_reason = str(exc), stop_reason(exc)
             except AuthenticationError:
                 raise
             except CrmError as exc:

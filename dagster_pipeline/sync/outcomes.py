@@ -16,7 +16,7 @@ skipped     not written on purpose; ``reason`` says why (``create_disabled``,
             the model has the same key and is the one synced)
 failed      could not be written; ``reason`` says why (``missing_key``,
             ``missing_required_field``, ``invalid_email``, ``read_failed``, a CRM error
-            code, ``api_limit_exhausted``, ``run_aborted``, …); retried next run
+            code, ``api_limit_exhausted``, ``api_budget_reserved``, ``run_aborted``, …); retried next run
 =========== ========================================================================
 
 The **accounting invariant** — each row of each sync model has exactly one outcome row — is

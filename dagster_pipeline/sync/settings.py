@@ -63,6 +63,7 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.budget import DEFAULT_RESERVE
 from connectors.crm import DEFAULT_MAX_RETRY_AFTER
 from connectors.errors import ConfigError, echo_value
 
@@ -222,6 +223,10 @@ class SyncTuning(_Strict):
         default=None, gt=0, le=600,
         description="Seconds a CRM call may take before it is given up and retried (default 600 Salesforce, "
                     "60 HubSpot)")
+    api_reserve: float = Field(
+        default=DEFAULT_RESERVE, ge=0, le=0.9,
+        description="Share of the org's daily API allocation left to its other integrations; a run that "
+                    "reaches it stops, the rest fail api_budget_reserved and go next run")
 
 
 def flat_objects_crm(data: Any) -> str | None:

@@ -64,3 +64,29 @@ def test_counts_are_integers_per_object_and_failed_records_a_typed_table() -> No
     assert isinstance(table, TableMetadataValue) and table.schema == FAILED_SCHEMA
     assert [(r.data["object"], r.data["reason"]) for r in table.records] == [("Lead", "UNABLE_TO_LOCK_ROW")] * 2
     assert not any("run_id" in k or k in ("by_object", "api_calls") for k in meta)
+
+
+def test_ramp_numbers_are_integers_in_the_run_metadata(sf: Any, sandbox_clean: Any, tmp_path: Path) -> None:
+    """Held-back creates per run are what a rollout is watched by: ``ramp_held`` must plot."""
+    from dagster import IntMetadataValue
+
+    from dagster_pipeline.defs.crm import result_metadata, run_metadata
+
+    warehouse = Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+    settings = parse_settings({"crm": "salesforce",
+                               "workflows": {"website_visitor": {"ramp": {"max_creates_per_run": 1}}}})
+    run_setup(settings, SalesforceConnector(sf), store=SyncStore(warehouse))
+    result = run_workflow("website_visitor", settings, warehouse, SalesforceConnector(sf), mode="sync",
+                          segment="ramp-test",
+                          persons=persons(*(person(f"p{i}@acme.io") for i in range(3))),
+                          companies=companies(company("acme.io")))
+    held = result.log.filter(pl.col("reason") == "ramp_limit").height
+    assert held == 2  # one Lead let through, two held for the next runs
+    meta = run_metadata(result, None)
+    assert all(isinstance(meta[k], IntMetadataValue) for k in ("ramp_held", "ramp_created", "ramp_active"))
+    assert (meta["ramp_held"].value, meta["ramp_created"].value, meta["ramp_active"].value) == (held, 2, 1)
+    assert result_metadata(result)["ramp_held"].value == held
+    # A workflow without a ramp publishes none of it.
+    plain = run_workflow("inbound_agent", parse_settings({"crm": "salesforce"}), warehouse, SalesforceConnector(sf),
+                         mode="plan", persons=persons(person("q@acme.io")), companies=companies(company("acme.io")))
+    assert not any(k.startswith("ramp_") for k in run_metadata(plain, None))

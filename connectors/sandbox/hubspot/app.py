@@ -38,6 +38,8 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
         self._search_second: deque[float] = deque()
         self._daily_day = ""
         self._daily_used = 0
+        self._window_peak = 0  # the most calls the ten-second window held (GET /__sandbox/usage)
+        self._refused: dict[str, int] = {}  # 429 answers by policy
         self._props: dict[str, dict[str, dict[str, Any]]] = {}
         super().__init__(db_path)
         self._register()
@@ -111,6 +113,8 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
         self._ten_second.clear()
         self._search_second.clear()
         self._daily_day, self._daily_used = "", 0
+        self._window_peak = 0
+        self._refused.clear()
         self.create_schema()
 
     # -- error answers -----------------------------------------------------------------------
@@ -211,6 +215,8 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
         for method, pattern, name, fn in routes:
             self.route(method, pattern, name)(self._guarded(fn))
         self.admin_route("GET", r"/records/(?P<otype>[^/]+)")(self.admin_records)
+        self.admin_route("GET", r"/usage")(self.admin_usage)
+        self.admin_route("DELETE", r"/usage")(self.admin_usage)
 
     def account_details(self, req: Request) -> Response:
         """``GET /account-info/v3/details``: which HubSpot account (portal) the token belongs to.

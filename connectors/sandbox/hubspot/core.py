@@ -38,6 +38,8 @@ class HubSpotBase(App):
     _search_second: deque[float]
     _daily_day: str
     _daily_used: int
+    _window_peak: int
+    _refused: dict[str, int]
     _props: dict[str, dict[str, dict[str, Any]]]
 
     # -- property definitions and unique values ----------------------------------------------

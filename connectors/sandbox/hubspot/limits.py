@@ -62,6 +62,8 @@ class LimitsMixin(ScopesMixin):
             if len(window) >= int(self.config["ten_second_limit"]):
                 return self._rate_limited("You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING")
         window.append(clock)
+        if window is self._ten_second:
+            self._window_peak = max(self._window_peak, len(window))
         self._daily_used += 1
         self.db.execute(
             "INSERT OR REPLACE INTO hs_meta (key, value) VALUES ('daily', ?)",
@@ -70,6 +72,7 @@ class LimitsMixin(ScopesMixin):
         return None
 
     def _rate_limited(self, message: str, policy: str) -> Response:
+        self._refused[policy] = self._refused.get(policy, 0) + 1
         return Response(
             429,
             {
@@ -81,6 +84,29 @@ class LimitsMixin(ScopesMixin):
                 "groupName": f"publicapi:private-app-api-calls-{policy.lower().replace('_', '-')}:{PORTAL_ID}",
             },
         )
+
+    def admin_usage(self, req: Request) -> Response:
+        """``GET /__sandbox/usage``: what a test needs to show a limit was never crossed.
+
+        ``window_peak``: the most calls the rolling ten-second window ever held (calls HubSpot
+        accepted; a refused one is not counted, as HubSpot does not count it);
+        ``rate_limited``: 429 answers by ``policyName``; ``daily_used`` of ``daily_limit``:
+        what ``X-HubSpot-RateLimit-Daily-Remaining`` is computed from. HubSpot documents the
+        window and the daily allowance per app and account
+        (https://developers.hubspot.com/docs/api/usage-details) but offers no such history;
+        this admin call is the sandbox's own, neither counted nor limited. ``DELETE`` zeroes the
+        peak and the 429 counts (a test's limits start where it configures them).
+        """
+        if req.method == "DELETE":
+            self._window_peak = 0
+            self._refused.clear()
+        return Response(200, {
+            "window_peak": self._window_peak,
+            "ten_second_limit": int(self.config["ten_second_limit"]),
+            "rate_limited": dict(self._refused),
+            "daily_used": self._daily_used,
+            "daily_limit": int(self.config["daily_limit"]),
+        })
 
     def after_request(self, req: Request, resp: Response) -> None:
         body = resp.body if isinstance(resp.body, dict) else {}

@@ -1,8 +1,12 @@
 """What every Salesforce API call goes through, and the request helpers every handler uses.
 
 ``before_request`` refuses an over-long URL (414), a missing or unknown session (401) and a call
-past the daily allocation (403), then counts the call; ``after_request`` adds ``Sforce-Limit-Info``;
-``error_response`` renders an :class:`~.errors.ApiError`, and a sandbox bug as a 500
+past the daily allocation (403), then counts the call; ``after_request`` adds
+``Sforce-Limit-Info: api-usage=N/M`` to every REST answer but the versions list, as Salesforce
+does (REST API Developer Guide, "Limit Info Header":
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm —
+the same numbers as the ``limits`` resource's ``DailyApiRequests``): clients pace their daily
+budget by it. ``error_response`` renders an :class:`~.errors.ApiError`, and a sandbox bug as a 500
 ``UNKNOWN_EXCEPTION`` (with the traceback on stderr). The OAuth token endpoint and the version
 list are neither authenticated nor counted, as in Salesforce.
 """
