@@ -106,7 +106,8 @@ class SyncStore:
         the newest row per key, once (a compact table has no key twice, so this finds nothing to do).
         """
         wh = self.warehouse
-        for table, schema in ((STATE_TABLE, STATE_SCHEMA), (LOG_TABLE, LOG_SCHEMA), (KEYS_TABLE, KEYS_SCHEMA)):
+        for table, schema in ((STATE_TABLE, STATE_SCHEMA), (LOG_TABLE, LOG_SCHEMA), (PLAN_TABLE, LOG_SCHEMA),
+                              (KEYS_TABLE, KEYS_SCHEMA)):
             wh.append(table, pl.DataFrame(schema=schema), schema=SCHEMA)
         state = f"{wh.quote(SCHEMA)}.{wh.quote(STATE_TABLE)}"
         key = ", ".join(STATE_KEY)
