@@ -221,21 +221,23 @@ p_f as (select j.*, case when {yes(p.hold)} and j.__nkey is not null and j.__n =
         params.update({"run_id": run_id, "run_at": run_at, "mode": mode})
         held = (f"select {ST_OBJECT} as obj, __nkey as k, {ST_CRM_ID} as crm_id from c_f where __held = 1 "
                 f"union all select {ST_OBJECT}, __nkey, {ST_CRM_ID} from p_f where __held = 1")
-        null = "cast(null as varchar)"
+        # The held rows are found once (a temporary table of three columns), then logged and counted.
+        scratch = self.wh.quote("writeback_held_rows")
         insert = (f"insert into {target} (run_id, run_at, mode, workflow, crm, org, object, key, crm_id, action, "
-                  f"status, reason, changed_fields, message) select * from (with {ctes} "
-                  f"select :run_id as run_id, :run_at as run_at, :mode as mode, :wf as workflow, :crm as crm, "
-                  f":org as org, h.obj, h.k, h.crm_id, 'unchanged' as action, 'unchanged' as status, "
-                  f"{null} as reason, {null} as changed_fields, {null} as message from ({held}) h) q")
-        counts = f"with {ctes} select h.obj, count(*) as n from ({held}) h group by h.obj"
-        totals = (f"with {ctes} select (select count(*) from c_src) as companies, "
-                  f"(select count(*) from p_src) as persons")
-        statements: list[tuple[str, dict[str, Any]]] = []
+                  f"status, reason, changed_fields, message) select :run_id, :run_at, :mode, :wf, :crm, :org, "
+                  f"h.obj, h.k, h.crm_id, 'unchanged', 'unchanged', cast(null as varchar), cast(null as varchar), "
+                  f"cast(null as varchar) from {scratch} h")
+        c, p = self.company, self.person
+        totals = (f"select (select count(*) from {self._t(c.schema, c.table)}) as companies, "
+                  f"(select count(*) from {self._t(p.schema, p.table)}) as persons")
+        statements: list[tuple[str, dict[str, Any]]] = [
+            (f"create temporary table {scratch} as select * from (with {ctes} {held}) q", params)]
         if replace_workflow:
             statements.append((f"delete from {target} where workflow = :wf and crm = :crm", params))
-        statements += [(insert, params), (counts, params), (totals, params)]
+        statements += [(insert, params), (f"select h.obj, count(*) as n from {scratch} h group by h.obj", {}),
+                       (totals, {}), (f"drop table {scratch}", {})]
         results = self.wh.execute_many(statements)
-        by_object = {str(list(r.values())[0]): int(list(r.values())[1]) for r in results[-2]}
-        tot = list(results[-1][0].values())
+        by_object = {str(list(r.values())[0]): int(list(r.values())[1]) for r in results[-3]}
+        tot = list(results[-2][0].values())
         return Held(by_object, table), {"company": int(tot[0]), "person": int(tot[1])}
 
