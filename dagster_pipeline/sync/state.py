@@ -29,7 +29,8 @@ there, not a run that finds everything ``unchanged``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -93,6 +94,16 @@ class TableStore(Protocol):
     def read_model(self, name: str, schema: str = ..., columns: list[str] | None = ...) -> pl.DataFrame: ...
 
     def append(self, table: str, df: pl.DataFrame, schema: str = ...) -> None: ...
+
+    def quote(self, identifier: str) -> str: ...
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = ...) -> list[dict[str, Any]]: ...
+
+    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]: ...
+
+    def upsert(self, table: str, df: pl.DataFrame, keys: Sequence[str], schema: str = ...) -> None: ...
+
+    def frame(self, sql: str, params: Mapping[str, Any] | None = ...) -> pl.DataFrame: ...
 
 
 class SyncStore:
@@ -199,7 +210,7 @@ class SyncStore:
 
     def read_log(self, run_id: str | None = None, table: str = LOG_TABLE) -> pl.DataFrame:
         """The sync log (or ``table``: the plan log), or one run of it (read with a ``where``)."""
-        if run_id is not None and hasattr(self.warehouse, "frame"):
+        if run_id is not None:
             wh = self.warehouse
             try:
                 frame = wh.frame(f"select * from {wh.quote(SCHEMA)}.{wh.quote(table)} where run_id = :run_id",

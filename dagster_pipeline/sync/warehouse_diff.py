@@ -125,7 +125,7 @@ class WarehouseDiff:
             for batch in self.wh.stream(sql, {"kind": kind}):
                 raw = batch["raw"].cast(pl.Utf8)
                 normal = domain_keys(raw) if kind == "domain" else email_keys(raw)
-                frame = pl.DataFrame({"kind": kind, "raw": raw, "key": normal}).cast(dict(KEYS_SCHEMA))
+                frame = pl.DataFrame({"kind": kind, "raw": raw, "key": normal}).cast(KEYS_SCHEMA)
                 self.wh.append(KEYS_TABLE, frame, schema=SCHEMA)
                 added += frame.height
         return added
