@@ -23,7 +23,8 @@ diff, the raw values the map lacks are read (on a re-run: none), normalised here
 With the map the warehouse groups rows by their normalised key exactly as Python would, so:
 
 - a row is **held** (stays in the warehouse, ``unchanged``) only when its key is usable, no other
-  row of the model has the same key, the state holds a CRM id for it and its fingerprint equals
+  row of the model has the same key (counted by an aggregate over the key column alone, not a
+  window that would hold every row's columns), the state holds a CRM id for it and its fingerprint equals
   the state's; for a person also when its company is held (or not in the company model);
 - every other row comes back — all rows of a duplicated key together, rows without a key, new
   and changed rows — with its 1-based place in the model (``__row``, the order the warehouse
@@ -132,11 +133,12 @@ class WarehouseDiff:
 
     # -- the query ---------------------------------------------------------------------
     def _fingerprint(self, side: Side, sig: str) -> str:
+        # One n-ary concat_ws (a chain of || copies the growing string once per column).
         parts = [f":{sig}"]
         for col in sorted((c for c in side.columns if c.lower() not in UNHASHED), key=str.lower):
             v = f"cast(s.{self.wh.quote(col)} as varchar)"
-            parts.append(f"coalesce(cast(length({v}) as varchar) || '#' || {v}, 'N')")
-        return "md5(" + " || '|' || ".join(parts) + ")"
+            parts.append(f"case when {v} is null then 'N' else concat(cast(length({v}) as varchar), '#', {v}) end")
+        return "md5(concat_ws('|', " + ", ".join(parts) + "))"
 
     def _ctes(self) -> tuple[str, dict[str, Any]]:
         """``c_f`` / ``p_f``: every row of each model with its key, fingerprint, state and ``__held`` flag."""
@@ -158,7 +160,9 @@ class WarehouseDiff:
 c_src as (select m.*, row_number() {over} as __row from {self._t(c.schema, c.table)} m),
 c_k as (select s.*, km.key as __nkey, {self._fingerprint(c, 'c_sig')} as {SRC}
         from c_src s left join {keys} km on km.kind = 'domain' and km.raw = cast(s.{ckey} as varchar)),
-c_n as (select k.*, count(*) over (partition by k.__nkey) as __n from c_k k),
+c_cnt as (select km.key as __k, count(*) as __n from {self._t(c.schema, c.table)} m
+          join {keys} km on km.kind = 'domain' and km.raw = cast(m.{ckey} as varchar) group by km.key),
+c_n as (select k.*, cn.__n from c_k k left join c_cnt cn on cn.__k = k.__nkey),
 c_j as (select n.*, st.crm_object as {ST_OBJECT}, st.crm_id as {ST_CRM_ID}, st.payload_hash as {ST_HASH}
         from c_n n left join {state} st on st.crm = :crm and st.org = :org and st.workflow = :wf
         and st.entity = 'company' and st.key = n.__nkey),
@@ -170,7 +174,9 @@ p_src as (select m.*, row_number() {over} as __row from {self._t(p.schema, p.tab
 p_k as (select s.*, km.key as __nkey, kc.key as __ck, {self._fingerprint(p, 'p_sig')} as {SRC}
         from p_src s left join {keys} km on km.kind = 'email' and km.raw = cast(s.{pkey} as varchar)
         left join {keys} kc on kc.kind = 'domain' and kc.raw = {ck}),
-p_n as (select k.*, count(*) over (partition by k.__nkey) as __n from p_k k),
+p_cnt as (select km.key as __k, count(*) as __n from {self._t(p.schema, p.table)} m
+          join {keys} km on km.kind = 'email' and km.raw = cast(m.{pkey} as varchar) group by km.key),
+p_n as (select k.*, pn.__n from p_k k left join p_cnt pn on pn.__k = k.__nkey),
 p_j as (select n.*, st.crm_object as {ST_OBJECT}, st.crm_id as {ST_CRM_ID}, st.payload_hash as {ST_HASH},
         hc.{ST_CRM_ID} as {HELD_COMPANY_ID}, case when ck.__nkey is null then 0 else 1 end as __ck_known
         from p_n n left join {state} st on st.crm = :crm and st.org = :org and st.workflow = :wf
