@@ -37,6 +37,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DUCKDB_PATH = REPO_ROOT / ".data" / "warehouse.duckdb"
 URL_ENV = "WRITEBACK_WAREHOUSE_URL"
 DUCKDB_PATH_ENV = "WRITEBACK_DUCKDB_PATH"
+#: DuckDB's memory cap for the product's own connections (``WRITEBACK_DUCKDB_MEMORY_LIMIT``).
+DUCKDB_MEMORY_ENV = "WRITEBACK_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY = "512MB"
 SYNC_SCHEMA = "syncs"
 #: Where the product keeps its own tables (sync log, sync state), apart from dbt's schemas.
 APP_SCHEMA = "writeback"
@@ -69,6 +72,11 @@ class Warehouse:
         if self.dialect == "duckdb":
             # An in-memory database lives only as long as its connection, so it must be shared.
             options["poolclass"] = StaticPool if self.duckdb_path is None else NullPool
+            # DuckDB runs inside this process: by default it may cache up to 80% of the machine's
+            # memory. A cap keeps a big diff's joins and scans bounded (it spills to disk past it).
+            config = dict(options.get("connect_args", {}).get("config", {}))
+            config.setdefault("memory_limit", os.environ.get(DUCKDB_MEMORY_ENV, DEFAULT_DUCKDB_MEMORY))
+            options["connect_args"] = {**options.get("connect_args", {}), "config": config}
         self._engine = sa.create_engine(self.url, **options)
         #: Rows brought back into this process by :meth:`stream` (the diff's returned rows), so a
         #: run can show that what the warehouse kept never left it.
