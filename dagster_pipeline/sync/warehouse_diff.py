@@ -6,15 +6,14 @@ here it is one SQL query per sync model, the same SQL on DuckDB and Snowflake (t
 and the rows that did not change stay where they are: their ``unchanged`` outcome is written to
 the sync log by an ``INSERT … SELECT`` and never travels.
 
-**Fingerprint.** Per row, ``md5`` over the run's *signature* (settings and field epochs, see
-:meth:`~dagster_pipeline.sync.engine._Pass.signature`) and every column of the sync model but
-``activity_date``, in name order, each as text with its length in front (so ``"a|" + "b"`` and
-``"a" + "|b"`` differ) and a marker for null. All columns, not only the mapped ones: a settings
+**Fingerprint.** Per row, the warehouse's 64-bit ``hash`` (DuckDB ``hash``, Snowflake ``HASH``:
+both variadic, each column hashed in its own type, null included) of the run's *signature*
+(settings and field epochs, see :meth:`~dagster_pipeline.sync.engine._Pass.signature`) and every
+column of the sync model but ``activity_date``, in name order. All columns, not only the mapped ones: a settings
 change already changes the signature, and a column nobody maps costs at most one re-diff (which
 writes nothing). A person's fingerprint adds the CRM id of the company it links to, so a company
 created (or re-created) since re-links its people. The hash is stable for one warehouse; a
-warehouse that renders a value as text differently (another engine) re-diffs once, never writes
-wrongly.
+warehouse whose hash changes (another engine, an upgrade) re-diffs once, never writes wrongly.
 
 **Keys.** Keys are normalised by Python's rules (:mod:`~dagster_pipeline.sync.keys`: IDN to
 punycode, ports, user-info… which no SQL dialect spells the same way), once per distinct raw
@@ -133,12 +132,12 @@ class WarehouseDiff:
 
     # -- the query ---------------------------------------------------------------------
     def _fingerprint(self, side: Side, sig: str) -> str:
-        # One n-ary concat_ws (a chain of || copies the growing string once per column).
-        parts = [f":{sig}"]
-        for col in sorted((c for c in side.columns if c.lower() not in UNHASHED), key=str.lower):
-            v = f"cast(s.{self.wh.quote(col)} as varchar)"
-            parts.append(f"case when {v} is null then 'N' else concat(cast(length({v}) as varchar), '#', {v}) end")
-        return "md5(concat_ws('|', " + ", ".join(parts) + "))"
+        # ``hash`` is variadic and 64-bit on both DuckDB and Snowflake, and reads each column in
+        # its own type: ~9x cheaper than md5 over the columns rendered as text, which made the
+        # fingerprint most of a no-change run.
+        cols = sorted((c for c in side.columns if c.lower() not in UNHASHED), key=str.lower)
+        args = [f"cast(:{sig} as varchar)", *(f"s.{self.wh.quote(c)}" for c in cols)]
+        return f"cast(hash({', '.join(args)}) as varchar)"
 
     def _ctes(self) -> tuple[str, dict[str, Any]]:
         """``c_f`` / ``p_f``: every row of each model with its key, fingerprint, state and ``__held`` flag."""
