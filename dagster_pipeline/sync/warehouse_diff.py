@@ -83,6 +83,7 @@ class Held:
 
     counts: dict[str, int] = field(default_factory=dict)  # object -> rows
     table: str | None = None  # where their outcome rows are (sync_log, or plan_log for a plan)
+    by_entity: dict[str, int] = field(default_factory=dict)  # company | person -> rows
 
     @property
     def total(self) -> int:
@@ -189,8 +190,14 @@ p_f as (select j.*, case when {yes(p.hold)} and j.__nkey is not null and j.__n =
         from p_j j)"""
         return sql, params
 
-    def returned(self, side: Side, batch_rows: int | None = None) -> pl.DataFrame:
-        """The rows of ``side`` that leave the warehouse, in model order, with ``__row``, fingerprint and state."""
+    def returned(self, side: Side, batch_rows: int | None = None, *, expected: int | None = None) -> pl.DataFrame:
+        """The rows of ``side`` that leave the warehouse, in model order, with ``__row``, fingerprint and state.
+
+        ``expected`` 0 (every row was held: a run that changed nothing) skips the query: the diff
+        is not computed a second time to find nothing.
+        """
+        if expected == 0:
+            return self._empty(side)
         ctes, params = self._ctes()
         cte = "c_f" if side is self.company else "p_f"
         cols = [f"f.{self.wh.quote(c)}" for c in side.columns]
@@ -224,8 +231,9 @@ p_f as (select j.*, case when {yes(p.hold)} and j.__nkey is not null and j.__n =
         ctes, params = self._ctes()
         target = self._t(SCHEMA, table)
         params.update({"run_id": run_id, "run_at": run_at, "mode": mode})
-        held = (f"select {ST_OBJECT} as obj, __nkey as k, {ST_CRM_ID} as crm_id from c_f where __held = 1 "
-                f"union all select {ST_OBJECT}, __nkey, {ST_CRM_ID} from p_f where __held = 1")
+        held = (f"select 'company' as ent, {ST_OBJECT} as obj, __nkey as k, {ST_CRM_ID} as crm_id from c_f "
+                f"where __held = 1 union all select 'person', {ST_OBJECT}, __nkey, {ST_CRM_ID} from p_f "
+                "where __held = 1")
         # The held rows are found once (a temporary table of three columns), then logged and counted.
         scratch = self.wh.quote("writeback_held_rows")
         insert = (f"insert into {target} (run_id, run_at, mode, workflow, crm, org, object, key, crm_id, action, "
@@ -239,10 +247,14 @@ p_f as (select j.*, case when {yes(p.hold)} and j.__nkey is not null and j.__n =
             (f"create temporary table {scratch} as select * from (with {ctes} {held}) q", params)]
         if replace_workflow:
             statements.append((f"delete from {target} where workflow = :wf and crm = :crm", params))
-        statements += [(insert, params), (f"select h.obj, count(*) as n from {scratch} h group by h.obj", {}),
-                       (totals, {}), (f"drop table {scratch}", {})]
+        count = f"select h.ent, h.obj, count(*) as n from {scratch} h group by h.ent, h.obj"
+        statements += [(insert, params), (count, {}), (totals, {}), (f"drop table {scratch}", {})]
         results = self.wh.execute_many(statements)
-        by_object = {str(list(r.values())[0]): int(list(r.values())[1]) for r in results[-3]}
+        held_rows = Held(table=table)
+        for r in results[-3]:
+            ent, obj, n = (list(r.values()) + [0])[:3]
+            held_rows.counts[str(obj)] = held_rows.counts.get(str(obj), 0) + int(n)
+            held_rows.by_entity[str(ent)] = held_rows.by_entity.get(str(ent), 0) + int(n)
         tot = list(results[-2][0].values())
-        return Held(by_object, table), {"company": int(tot[0]), "person": int(tot[1])}
+        return held_rows, {"company": int(tot[0]), "person": int(tot[1])}
 
