@@ -149,8 +149,11 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     label = f"{spec['kind']} {spec.get('persons', '')}x{spec.get('repeat', 1)}"
     print(f"… {label}", file=sys.stderr, flush=True)
     try:
+        # Preparing the models and their state is not measured: it may use more of DuckDB's memory.
+        env = {**os.environ, **({"WRITEBACK_DUCKDB_MEMORY_LIMIT": "4GB"}
+                                if spec.get("worker") in ("publish", "seed") else {})}
         proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+                              cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"kind": spec["kind"], "error": f"timed out after {timeout:.0f}s"}
     for line in proc.stdout.splitlines():
@@ -226,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     started = time.perf_counter()
     try:
-        for n in (int(s) for s in args.sizes.split(",") if s.strip()):
+        for n in (int(s) for s in args.sizes.split(",") if s.strip() and int(s)):
             results[f"{n}"] = measure(f"n{n}", n, 1, args, sandbox.info, tmp)
         if args.big:
             results[f"{args.big}x1000000"] = measure("big", 1_000_000, args.big, args, sandbox.info, tmp)
