@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DUCKDB_PATH = REPO_ROOT / ".data" / "warehouse.duckdb"
 URL_ENV = "WRITEBACK_WAREHOUSE_URL"
 DUCKDB_PATH_ENV = "WRITEBACK_DUCKDB_PATH"
+#: DuckDB's memory cap for the product's own connections (``WRITEBACK_DUCKDB_MEMORY_LIMIT``).
+DUCKDB_MEMORY_ENV = "WRITEBACK_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY = "512MB"
 SYNC_SCHEMA = "syncs"
 SYNC_SCHEMA_ENV = "WRITEBACK_SYNC_SCHEMA"
 #: What a Snowflake URL without the extra installed tells the user (one line, no traceback worth reading).
@@ -63,6 +66,9 @@ _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
 _APPEND_VIEW = "writeback_append_rows"
 _INSERT_CHUNK = 10_000
+#: Rows per Arrow batch when a query's result is streamed (:meth:`Warehouse.stream`).
+STREAM_BATCH = 100_000
+_BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def default_url(environ: Mapping[str, str] | None = None) -> str:
@@ -90,10 +96,18 @@ class Warehouse:
         if self.dialect == "duckdb":
             # An in-memory database lives only as long as its connection, so it must be shared.
             options["poolclass"] = StaticPool if self.duckdb_path is None else NullPool
+            # DuckDB runs inside this process: by default it may cache up to 80% of the machine's
+            # memory. A cap keeps a big diff's joins and scans bounded (it spills to disk past it).
+            config = dict(options.get("connect_args", {}).get("config", {}))
+            config.setdefault("memory_limit", os.environ.get(DUCKDB_MEMORY_ENV, DEFAULT_DUCKDB_MEMORY))
+            options["connect_args"] = {**options.get("connect_args", {}), "config": config}
         try:
             self._engine = sa.create_engine(self.url, **options)
         except (sa.exc.NoSuchModuleError, ImportError) as exc:
             raise self._missing_driver(exc) from None
+        #: Rows brought back into this process by :meth:`stream` (the diff's returned rows), so a
+        #: run can show that what the warehouse kept never left it.
+        self.rows_fetched = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Warehouse:
@@ -227,6 +241,135 @@ class Warehouse:
         except self._errors as exc:
             raise WarehouseError(f"statement failed: {exc}") from exc
 
+    def stream(self, sql: str, params: Mapping[str, Any] | None = None, *,
+               batch_rows: int = STREAM_BATCH) -> Iterator[pl.DataFrame]:
+        """The result of one query as polars frames of at most ``batch_rows`` rows each.
+
+        Memory stays bounded by the batch, whatever the result's size: DuckDB hands Arrow record
+        batches over directly; other warehouses are read with ``fetchmany`` through SQLAlchemy
+        (``stream_results``) and each batch converted to Arrow with the types the cursor
+        describes. ``:name`` placeholders take ``params``. Every row yielded counts in
+        :attr:`rows_fetched`. Frames have the names and dtypes :meth:`read_model` gives.
+        """
+        values = dict(params or {})
+        snowflake = self.dialect == "snowflake"
+        try:
+            with self._engine.connect() as conn:
+                if self.dialect == "duckdb":
+                    raw = _driver_connection(conn)
+                    relation = raw.sql(_BIND.sub(r"$\1", sql), params=values)
+                    # DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader / record_batch.
+                    reader = (getattr(relation, "to_arrow_reader", None) or relation.record_batch)(batch_rows)
+                    for batch in reader:
+                        if batch.num_rows:
+                            self.rows_fetched += batch.num_rows
+                            yield _normalise(pa.Table.from_batches([batch]), uppercase_means_lower=False)
+                    return
+                result = conn.execution_options(stream_results=True).execute(sa.text(sql), values)
+                description = result.cursor.description if result.cursor is not None else []
+                while rows := result.fetchmany(batch_rows):
+                    self.rows_fetched += len(rows)
+                    yield _normalise(_rows_to_arrow(description, rows, snowflake=snowflake),
+                                     uppercase_means_lower=snowflake)
+        except self._errors as exc:
+            raise WarehouseError(f"query failed: {exc}") from exc
+
+    def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """A (small) query's whole result as one frame, with the columns even when it has no row."""
+        values = dict(params or {})
+        try:
+            with self._engine.connect() as conn:
+                if self.dialect == "duckdb":
+                    relation = _driver_connection(conn).sql(_BIND.sub(r"$\1", sql), params=values)
+                    table = (getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table)()
+                else:
+                    result = conn.execute(sa.text(sql), values)
+                    description = result.cursor.description if result.cursor is not None else []
+                    table = _rows_to_arrow(description, result.fetchall(), snowflake=self.dialect == "snowflake")
+        except self._errors as exc:
+            raise WarehouseError(f"query failed: {exc}") from exc
+        self.rows_fetched += table.num_rows
+        return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
+
+    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
+        """Run several statements in one transaction (all or none); each one's result rows."""
+        out: list[list[dict[str, Any]]] = []
+        try:
+            with self._engine.begin() as conn:
+                for sql, params in statements:
+                    result = conn.execute(sa.text(sql), dict(params))
+                    out.append([dict(row._mapping) for row in result] if result.returns_rows else [])
+        except self._errors as exc:
+            raise WarehouseError(f"statement failed: {exc}") from exc
+        return out
+
+    def raw_columns(self, name: str, schema: str = SYNC_SCHEMA) -> list[str]:
+        """The column names of ``schema.name`` as the warehouse spells them (to quote them in SQL)."""
+        model = f"{schema}.{name}"
+        self._require_duckdb_file(model)
+        query = f"select * from {self._qualified(schema, name, model)} limit 0"
+        try:
+            with self._engine.connect() as conn:
+                return [str(c) for c in self._fetch_arrow(conn, query).column_names]
+        except self._errors as exc:
+            raise self._read_error(model, name, schema, exc) from exc
+
+    def quote(self, identifier: str) -> str:
+        """``identifier`` quoted for this warehouse's SQL."""
+        return self._quote(identifier, identifier)
+
+    def upsert(self, table: str, df: pl.DataFrame, keys: Sequence[str], schema: str = APP_SCHEMA) -> None:
+        """Replace the rows of ``schema.table`` whose ``keys`` match a row of ``df`` by ``df``'s rows.
+
+        One transaction: a delete of the matching keys and an insert, through a staging table, so
+        the table keeps one row per key without a MERGE (same SQL on every warehouse). The table
+        is created when missing. ``df`` must hold one row per key.
+        """
+        model = f"{schema}.{table}"
+        if df.is_empty():
+            return
+        self.append(table, df.head(0), schema=schema)  # creates the table (and new columns) if missing
+        target = self._qualified(schema, table, model)
+        cols = ", ".join(self._quote(c, model) for c in df.columns)
+        try:
+            if self.dialect == "duckdb":
+                with self._engine.connect() as conn:
+                    raw = _driver_connection(conn)
+                    raw.register(_APPEND_VIEW, df.to_arrow())
+                    match = " and ".join(f"v.{self._quote(k, model)} = {target}.{self._quote(k, model)}" for k in keys)
+                    try:
+                        raw.execute("begin transaction")
+                        raw.execute(f"delete from {target} where exists (select 1 from {_APPEND_VIEW} v where {match})")
+                        raw.execute(f"insert into {target} ({cols}) select {cols} from {_APPEND_VIEW}")
+                        raw.execute("commit")
+                    except BaseException:
+                        raw.execute("rollback")
+                        raise
+                    finally:
+                        raw.unregister(_APPEND_VIEW)
+                return
+            staging = f"{table}_incoming"
+            columns = [sa.Column(name, _sqlalchemy_type(dtype, name, model)) for name, dtype in df.schema.items()]
+            temp = sa.Table(staging, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+            match = " and ".join(f"v.{self._quote(k, model)} = {target}.{self._quote(k, model)}" for k in keys)
+            with self._engine.begin() as conn:
+                temp.create(conn)
+                for chunk in df.iter_slices(_INSERT_CHUNK):
+                    conn.execute(temp.insert(), chunk.to_dicts())
+                src = self._quote(staging, model)
+                conn.execute(sa.text(f"delete from {target} where exists (select 1 from {src} v where {match})"))
+                conn.execute(sa.text(f"insert into {target} ({cols}) select {cols} from {src}"))
+                conn.execute(sa.text(f"drop table {src}"))
+        except self._errors as exc:
+            raise WarehouseError(f"cannot write {df.height} row(s): {exc}", model=model) from exc
+
+    def drop(self, table: str, schema: str = APP_SCHEMA) -> None:
+        """Drop ``schema.table`` if it exists."""
+        model = f"{schema}.{table}"
+        if self.duckdb_path is not None and not self.duckdb_path.exists():
+            return
+        self.execute(f"drop table if exists {self._qualified(schema, table, model)}")
+
     # -- internals -----------------------------------------------------------------------------
 
     @property
@@ -346,8 +489,10 @@ def _cursor_to_arrow(cursor: Any, *, snowflake: bool) -> pa.Table:
     fetch_arrow_all = getattr(cursor, "fetch_arrow_all", None)
     if snowflake and fetch_arrow_all is not None and _snowflake_arrow_available():
         return fetch_arrow_all(force_return_table=True)
-    description = cursor.description or []
-    rows = cursor.fetchall()
+    return _rows_to_arrow(cursor.description or [], cursor.fetchall(), snowflake=snowflake)
+
+
+def _rows_to_arrow(description: Any, rows: Sequence[Any], *, snowflake: bool) -> pa.Table:
     arrays, names = [], []
     for index, column in enumerate(description):
         values = [row[index] for row in rows]

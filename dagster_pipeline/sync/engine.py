@@ -10,7 +10,9 @@ Flow for one workflow (DESIGN.md "Data flow"):
    ``missing_required_field`` (or ``field_not_visible``) and nothing of it is written
    (:mod:`~dagster_pipeline.sync.gate`);
 3. **fingerprint** each record; one equal to the last *successful* write is ``unchanged``
-   without any CRM read;
+   without any CRM read. This runs in the warehouse (:mod:`~dagster_pipeline.sync.warehouse_diff`):
+   unchanged rows never leave it, their outcome is logged there, and only new and changed rows
+   (with their state) come back to be keyed and diffed here;
 4. for the rest, **read CRM state** for just those keys, **diff** field by field, and classify
    (create / update of changed fields only / unchanged / skipped / failed);
 5. **apply** (``sync`` only): companies first, then people linked to them; idempotent creates
@@ -50,6 +52,7 @@ import polars as pl
 from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
 from connectors.errors import ApiBudgetReserved, ApiLimitExhausted, AuthenticationError, CrmError
 from connectors.progress import Progress, ReportsProgress
+from connectors.warehouse import SYNC_SCHEMA
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef, sync_model
 from dagster_pipeline.sync.diff import canonical, changed_fields
 from dagster_pipeline.sync.gate import FieldGap, field_gap, refusal
@@ -63,15 +66,23 @@ from dagster_pipeline.sync.outcomes import (
     summarise,
 )
 from dagster_pipeline.sync.ramp import PRIORITY, Ramp, RampStore, open_ramp, order_by_intent
-from dagster_pipeline.sync.records import NOTES, build_desired, check_columns, with_fingerprint
+from dagster_pipeline.sync.records import COMPANY_ID, NOTES, build_desired, check_columns, with_fingerprint
 from dagster_pipeline.sync.segments import segment_hash
 from dagster_pipeline.sync.settings import CRM_OBJECTS, Settings
-from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, TableStore, utcnow
+from dagster_pipeline.sync.state import LOG_TABLE, PLAN_TABLE, SCHEMA, STATE_SCHEMA, SyncStore, TableStore, utcnow
+from dagster_pipeline.sync.warehouse_diff import (
+    HELD_COMPANY_ID,
+    ST_CRM_ID,
+    ST_HASH,
+    ST_OBJECT,
+    Held,
+    Side,
+    WarehouseDiff,
+)
 
 Mode = Literal["plan", "sync"]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
-COMPANY_ID = "__company_id"
 #: When two workflows write the same record, whose Warmly data stays: the one with the most
 #: recent signal (last seen, or intent signal); on a tie, the earlier workflow in this list.
 #: A chat is the strongest intent, an orchestration's pick the next, a page view the weakest.
@@ -88,12 +99,30 @@ class WorkflowResult:
     crm: str
     mode: Mode
     run_id: str
-    log: pl.DataFrame
+    own_log: pl.DataFrame  # the outcomes decided here (rows that left the warehouse)
     summary: dict[str, ObjectSummary]
     api_calls: dict[str, int]
     samples: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early (daily allocation spent…)
     ramp: dict[str, Any] | None = None  # the workflow's ramp after this run (None: no ramp settings)
+    held: Held | None = None  # the unchanged rows the warehouse kept and logged itself
+    warehouse: Any = None
+    _full_log: pl.DataFrame | None = None
+
+    @property
+    def log(self) -> pl.DataFrame:
+        """Every outcome of the run: :attr:`own_log` and, read back on first use, the held rows.
+
+        Held rows are read from the warehouse only when asked for (a report, a test): a run that
+        changed nothing brings nothing back unless its caller wants the whole log.
+        """
+        if self.held is None or not self.held.total or self.held.table is None:
+            return self.own_log
+        if self._full_log is None:
+            kept = SyncStore(self.warehouse).read_log(self.run_id, table=self.held.table)
+            kept = kept.join(self.own_log.select("object", "key"), on=["object", "key"], how="anti")
+            self._full_log = pl.concat([self.own_log, kept.select(self.own_log.columns).cast(self.own_log.schema)])
+        return self._full_log
 
     @property
     def failed(self) -> int:
@@ -175,6 +204,7 @@ class _Pass:
         self.sources: dict[str, pl.DataFrame] = {}  # entity -> keyed sync model (for the intent order)
         #: Whether a key being looked up now was written by us before (a lagging search count could miss it).
         self.written_before = True
+        self.state_of: dict[str, pl.DataFrame] = {}  # entity -> state of the rows that came back (warehouse diff)
 
     @property
     def org(self) -> str:
@@ -262,9 +292,11 @@ class _Pass:
     # -- the shared shape of a pass over one entity -----------------------------------
     def split_by_state(self, frame: pl.DataFrame, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(unchanged since the last successful write, in play). ``frame`` has KEY and ``__hash``."""
-        state = self.store.load_state(self.crm, self.org, self.workflow, entity).select(
-            pl.col("key").alias(KEY), "crm_object", "crm_id", "payload_hash"
-        )
+        state = self.state_of.get(entity)
+        if state is None:  # not read through the warehouse diff
+            state = self.store.load_state(self.crm, self.org, self.workflow, entity).select(
+                pl.col("key").alias(KEY), "crm_object", "crm_id", "payload_hash"
+            )
         joined = frame.join(state, on=KEY, how="left")
         if self.full_refresh:
             same = pl.lit(False)
@@ -637,7 +669,10 @@ def _with_company_id(frame: pl.DataFrame, company_ids: dict[str, str]) -> pl.Dat
     ``company_domain`` is already the company's key (:func:`~dagster_pipeline.sync.keys.key_rows`).
     """
     domain = pl.col("company_domain").cast(pl.Utf8)
-    return frame.with_columns(domain.replace_strict(company_ids, default=None, return_dtype=pl.Utf8).alias(COMPANY_ID))
+    ids = domain.replace_strict(company_ids, default=None, return_dtype=pl.Utf8)
+    if HELD_COMPANY_ID in frame.columns:  # companies the warehouse held (unchanged) keep their state's id
+        ids = pl.coalesce(ids, pl.col(HELD_COMPANY_ID).cast(pl.Utf8))
+    return frame.with_columns(ids.alias(COMPANY_ID))
 
 
 def _expr(value: Any) -> pl.Expr:
@@ -697,11 +732,45 @@ def run_workflow(
     run_at = utcnow()
     store = SyncStore(warehouse)
     crm = settings.crm
-    companies = companies if companies is not None else warehouse.read_model(sync_model(workflow, "company"))
-    persons = persons if persons is not None else warehouse.read_model(sync_model(workflow, "person"))
+    wh: Any = warehouse
+    scratch = _stage_inputs(wh, run_id, companies=companies, persons=persons)
+    try:
+        return _run(workflow, settings, wh, store, connector, mode=mode, full_refresh=full_refresh, run_id=run_id,
+                    run_at=run_at, progress=progress, sample_size=sample_size, segment=segment, crm=crm,
+                    sources={"company": scratch.get("company") or (SYNC_SCHEMA, sync_model(workflow, "company")),
+                             "person": scratch.get("person") or (SYNC_SCHEMA, sync_model(workflow, "person"))})
+    finally:
+        for schema, table in scratch.values():
+            try:
+                wh.drop(table, schema=schema)
+            except Exception:  # a scratch table left behind is harmless; the run's outcome is not
+                pass
+
+
+
+def _stage_inputs(warehouse: Any, run_id: str, **frames: pl.DataFrame | None) -> dict[str, tuple[str, str]]:
+    """Sync models given as frames (tests, a caller that built them) are written to scratch tables,
+    so they take the same SQL path as the models dbt built: ``entity -> (schema, table)``."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, frame in frames.items():
+        if frame is None:
+            continue
+        entity = "company" if name == "companies" else "person"
+        table = f"input_{run_id}_{entity}"
+        warehouse.drop(table, schema=SCHEMA)
+        frame = frame.with_columns(pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if t == pl.Null)
+        warehouse.append(table, frame, schema=SCHEMA)
+        out[entity] = (SCHEMA, table)
+    return out
+
+
+def _run(workflow: str, settings: Settings, warehouse: Any, store: SyncStore, connector: Any, *, mode: Mode,
+         full_refresh: bool, run_id: str, run_at: dt.datetime, progress: Progress | None, sample_size: int,
+         segment: str | None, crm: str, sources: dict[str, tuple[str, str]]) -> WorkflowResult:
+    columns = {e: warehouse.columns(t, schema=s) for e, (s, t) in sources.items()}
     enabled = settings.workflow_enabled(workflow)
     if enabled:  # before the first CRM call: a bad setting writes nothing anywhere
-        check_config(workflow, settings, persons.columns, companies.columns)
+        check_config(workflow, settings, columns["person"], columns["company"])
     ramp_settings = settings.ramp(workflow) if enabled else None
     if ramp_settings is not None and segment is None:
         segment = segment_hash(workflow)  # a segment the project cannot state stops the run here
@@ -713,9 +782,19 @@ def run_workflow(
     calls_before = _calls(connector)
     p = cls(workflow, settings, connector, store, mode=mode, full_refresh=full_refresh, run_id=run_id,
             sample_size=sample_size)
-    keyed_companies = key_rows(companies, "company", obj=p.company_object.api_name,
+    diff = _diff(p, warehouse, sources, enabled=enabled)
+    held, totals = diff.hold(table=LOG_TABLE if mode == "sync" else PLAN_TABLE, run_id=run_id, run_at=run_at,
+                             mode=mode, replace_workflow=mode == "plan")
+    returned = {side.entity: diff.returned(side, expected=totals[side.entity] - held.by_entity.get(side.entity, 0))
+                for side in (diff.company, diff.person)}
+    keyed_companies = key_rows(returned["company"], "company", obj=p.company_object.api_name,
                                model=sync_model(workflow, "company"))
-    keyed_persons = key_rows(persons, "person", obj=p.person_object.api_name, model=sync_model(workflow, "person"))
+    keyed_persons = key_rows(returned["person"], "person", obj=p.person_object.api_name,
+                             model=sync_model(workflow, "person"))
+    for keyed in (keyed_companies, keyed_persons):
+        p.state_of[keyed.entity] = keyed.frame.select(
+            KEY, pl.col(ST_OBJECT).alias("crm_object"), pl.col(ST_CRM_ID).alias("crm_id"),
+            pl.col(ST_HASH).alias("payload_hash"))
     p.log.add_frame(keyed_companies.dropped)
     p.log.add_frame(keyed_persons.dropped)
     aborted: Exception | None = None
@@ -746,6 +825,11 @@ def run_workflow(
                 connector.progress = before
     log = p.log.log_frame(run_id=run_id, run_at=run_at, mode=mode, workflow=workflow, crm=crm, org=p._org)
     problems = accounting_problems(log, [(k, p.entity_objects(k.entity)) for k in (keyed_companies, keyed_persons)])
+    for keyed in (keyed_companies, keyed_persons):
+        kept = sum(n for obj, n in held.counts.items() if obj in p.entity_objects(keyed.entity))
+        if keyed.rows + kept != totals[keyed.entity]:
+            problems.append(f"{keyed.entity} rows: {totals[keyed.entity]} in the model, {keyed.rows} read and "
+                            f"{kept} left unchanged in the warehouse")
     ramp = p.ramp
     if ramp is not None:
         created_now = log.filter((pl.col("action") == "create") & (pl.col("status") == "succeeded")).height
@@ -768,9 +852,46 @@ def run_workflow(
                               + "; ".join(problems))
     calls_after = _calls(connector)
     api = {k: calls_after[k] - calls_before[k] for k in calls_after}
-    held = log.filter(pl.col("reason") == "ramp_limit").height
-    return WorkflowResult(workflow, crm, mode, run_id, log, summarise(log), api, p.samples, p.stopped,
-                          ramp=ramp.as_dict(held) if ramp is not None else None)
+    held_count = log.filter(pl.col("reason") == "ramp_limit").height
+    summary = summarise(log)
+    for obj, n in held.counts.items():
+        summary.setdefault(obj, ObjectSummary()).unchanged += n
+    return WorkflowResult(workflow, crm, mode, run_id, log, summary, api, p.samples, p.stopped,
+                          ramp=ramp.as_dict(held_count) if ramp is not None else None, held=held,
+                          warehouse=warehouse)
+
+
+def _diff(p: _Pass, warehouse: Any, sources: dict[str, tuple[str, str]], *, enabled: bool) -> WarehouseDiff:
+    """The run's warehouse diff, and which unchanged rows it may keep in the warehouse.
+
+    Rows are held only where Python would log them ``unchanged``: not for a disabled workflow,
+    an object the credentials cannot read, or one missing a required field (its unchanged
+    records fail too). Deciding that asks the CRM what the pass asks anyway (org, describe,
+    access); when one of those calls fails nothing is held and the pass meets (and handles)
+    the same failure as ever.
+    """
+    store = p.store
+    store.prepare()
+    company = Side("company", *sources["company"], "domain", warehouse.raw_columns(sources["company"][1],
+                                                                                   schema=sources["company"][0]))
+    person = Side("person", *sources["person"], "email", warehouse.raw_columns(sources["person"][1],
+                                                                              schema=sources["person"][0]))
+    org = ""
+    if enabled:
+        try:
+            org = p.org
+            co = p.company_object
+            company.signature = p.signature(co)
+            person.signature = p.signature(*p.person_objects)
+            if not p.full_refresh:
+                company.hold = not p.refused(co, "read") and not p.gap(co)
+                person.hold = not any(p.refused(od, "read") for od in p.person_objects)
+                person.objects = tuple(od.api_name for od in p.person_objects if not p.gap(od))
+        except Exception:  # noqa: BLE001 - the pass meets the same failure and handles it
+            company.hold = person.hold = False
+    diff = WarehouseDiff(warehouse, crm=p.crm, org=org, workflow=p.workflow, company=company, person=person)
+    diff.map_keys()
+    return diff
 
 
 def check_config(workflow: str, settings: Settings, person_columns: list[str], company_columns: list[str]) -> None:

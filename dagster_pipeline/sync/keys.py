@@ -22,8 +22,8 @@ that are synced and the ones that cannot be:
   ``localhost``, an empty label, whitespace or a control character inside, a name the IDNA codec
   refuses) fails with ``missing_key``. Having no key it
   cannot be named by one, so the sync log names it by its place in the model:
-  ``(row 17: email is blank)`` — the 1-based row number in the order the warehouse returned
-  the model to this run (a partitioned run: within its days' rows), and what is wrong; the
+  ``(row 17: email is blank)`` — the 1-based row number in the order the warehouse scanned
+  the model in this run (a partitioned run: within its days' rows), and what is wrong; the
   message adds a few columns to find the row by;
 - a row whose key an earlier row already has is ``skipped`` with ``duplicate_key``: the first
   row of a key is synced, the others are not. The log names the row by its key as the model
@@ -166,8 +166,10 @@ def key_rows(frame: pl.DataFrame, entity: Entity, *, obj: str, model: str) -> Ke
     if entity == "company":
         not_host = key.is_not_null() & key.str.contains(_NOT_A_HOST)
         key = pl.select(pl.when(not_host).then(None).otherwise(key)).to_series().alias(key.name)
-    numbered = frame.with_columns(key.alias(KEY), pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW),
-                                  raw.alias("__raw"), not_host.alias("__not_host"))
+    # Rows that come back from the warehouse diff carry their place in the whole model.
+    row = pl.col(ROW) if ROW in frame.columns else pl.int_range(1, frame.height + 1, dtype=pl.Int64)
+    numbered = frame.with_columns(key.alias(KEY), row.cast(pl.Int64).alias(ROW), raw.alias("__raw"),
+                                  not_host.alias("__not_host"))
     if entity == "company" and column in frame.columns:
         numbered = numbered.with_columns(pl.col(KEY).alias(column))
     if entity == "person" and "company_domain" in frame.columns:

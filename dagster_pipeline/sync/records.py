@@ -26,6 +26,8 @@ from dagster_pipeline.sync.keys import KEY, ROW, key_rows
 from dagster_pipeline.sync.settings import FieldMapping, ObjectSettings
 
 COMPANY_KEY = "__company_key"
+COMPANY_ID = "__company_id"  # the CRM id of the company a person links to (set by the engine)
+SRC = "__src"  # the fingerprint the warehouse computed for the row (warehouse_diff)
 HASH = "__hash"
 NOTES = "__notes"
 INVALID = "__invalid"  # reason a record cannot be written at all (e.g. invalid_email)
@@ -257,12 +259,23 @@ def _in_bound_terms(col: pl.Expr, dtype: pl.DataType, bound: object) -> pl.Expr:
 def with_fingerprint(sync_frame: pl.DataFrame, signature: str) -> pl.DataFrame:
     """Add ``__hash``: a fingerprint of the sync-model row and the settings ``signature``.
 
+    A row read through the warehouse diff carries the fingerprint the warehouse computed
+    (``__src``, which already folds in ``signature``; see
+    :mod:`~dagster_pipeline.sync.warehouse_diff`): ``__hash`` is that, and for a person
+    ``|`` and the CRM id of its company, exactly as the warehouse compares it with the state.
+    A frame without it (built here, not read) is hashed with polars as below.
+
     Hashing the source row (not each CRM object's payload) lets one fingerprint serve a
     person whichever object it lands in (Lead or Contact); ``signature`` folds in the object
     settings and workflow so a settings change re-diffs every record once. Derived columns
     already on the frame (``__company_id``: the CRM id a person links to) are included, so a
     newly created company re-links its people.
     """
+    if SRC in sync_frame.columns:
+        fp = pl.col(SRC).cast(pl.Utf8)
+        if COMPANY_ID in sync_frame.columns:
+            fp = fp + pl.lit("|") + pl.col(COMPANY_ID).cast(pl.Utf8).fill_null("")
+        return sync_frame.with_columns(fp.alias(HASH))
     # The row's place in the model (ROW) and its derived key are no part of what is written.
     cols = [pl.col(c) for c in sync_frame.columns if c not in ("activity_date", HASH, ROW, KEY)]
     cols.append(pl.lit(signature).alias("__signature"))

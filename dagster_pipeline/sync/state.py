@@ -1,11 +1,20 @@
 """Sync state and the sync log, kept in the warehouse (schema ``writeback``), not on local disk.
 
-- ``writeback.sync_state``: per CRM **org**, workflow, entity and key, the CRM id and the
-  fingerprint of the payload last written **successfully** (or found already in place). A
-  record whose fingerprint has not moved is skipped without reading the CRM; a failed record
-  has no new state row, so it is retried next run. The table is append-only (the newest row
-  per key wins), which needs nothing but INSERT from any warehouse and never loses history.
+- ``writeback.sync_state``: per CRM **org**, workflow, entity and key, **one row**: the CRM id
+  and the fingerprint of the payload last written **successfully** (or found already in place).
+  A record whose fingerprint has not moved is skipped without reading the CRM (the comparison
+  runs in the warehouse, :mod:`~dagster_pipeline.sync.warehouse_diff`); a failed record keeps
+  its old row, so it is retried next run. A run replaces the rows of the keys it wrote (delete
+  + insert in one transaction, the same SQL everywhere): the table stays the size of the synced
+  records, and a diff joins it directly instead of windowing over every run's rows. A table
+  written by an older release (append-only, the newest row per key winning) is compacted to
+  its newest row per key the first time it is used. The history is the sync log.
 - ``writeback.sync_log``: one row per record per run — what we decided and what happened.
+  Append-only: it is history.
+- ``writeback.plan_log``: the ``unchanged`` outcomes a dry run (``plan``) left in the warehouse,
+  its latest run per workflow only (a plan writes no sync log).
+- ``writeback.sync_keys``: each raw email / domain a sync model has held, with its key as
+  :mod:`~dagster_pipeline.sync.keys` normalises it, so the warehouse can group rows by key.
 - ``writeback.crm_schema``: per org and object, the *field epoch* — a token that changes when
   the fields we write are (re)created (``writeback setup``) or come back after a run found them
   missing. It is part of every record's fingerprint, so after a field is restored each record
@@ -20,7 +29,8 @@ there, not a run that finds everything ``unchanged``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -29,6 +39,10 @@ from connectors.errors import WarehouseError
 SCHEMA = "writeback"
 STATE_TABLE = "sync_state"
 LOG_TABLE = "sync_log"
+PLAN_TABLE = "plan_log"
+KEYS_TABLE = "sync_keys"
+#: What identifies one row of the sync state.
+STATE_KEY = ("crm", "org", "workflow", "entity", "key")
 FIELDS_TABLE = "crm_schema"
 
 STATE_SCHEMA = pl.Schema({
@@ -61,6 +75,8 @@ LOG_SCHEMA = pl.Schema({
     "message": pl.Utf8(),
 })
 
+KEYS_SCHEMA = pl.Schema({"kind": pl.Utf8(), "raw": pl.Utf8(), "key": pl.Utf8()})
+
 FIELDS_SCHEMA = pl.Schema({
     "crm": pl.Utf8(),
     "org": pl.Utf8(),
@@ -79,10 +95,47 @@ class TableStore(Protocol):
 
     def append(self, table: str, df: pl.DataFrame, schema: str = ...) -> None: ...
 
+    def quote(self, identifier: str) -> str: ...
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = ...) -> list[dict[str, Any]]: ...
+
+    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]: ...
+
+    def upsert(self, table: str, df: pl.DataFrame, keys: Sequence[str], schema: str = ...) -> None: ...
+
+    def frame(self, sql: str, params: Mapping[str, Any] | None = ...) -> pl.DataFrame: ...
+
 
 class SyncStore:
     def __init__(self, warehouse: TableStore) -> None:
         self.warehouse = warehouse
+
+    def prepare(self) -> None:
+        """Create the state, log and key-map tables a diff joins (empty), and compact an old state table.
+
+        A ``sync_state`` written by an older release holds every run's rows; it is rewritten to
+        the newest row per key, once (a compact table has no key twice, so this finds nothing to do).
+        """
+        wh = self.warehouse
+        for table, schema in ((STATE_TABLE, STATE_SCHEMA), (LOG_TABLE, LOG_SCHEMA), (PLAN_TABLE, LOG_SCHEMA),
+                              (KEYS_TABLE, KEYS_SCHEMA)):
+            wh.append(table, pl.DataFrame(schema=schema), schema=SCHEMA)
+        state = f"{wh.quote(SCHEMA)}.{wh.quote(STATE_TABLE)}"
+        key = ", ".join(STATE_KEY)
+        repeated = wh.execute(f"select count(*) as n from (select {key} from {state} group by {key} "
+                              "having count(*) > 1) d")
+        if not int(next(iter(repeated[0].values()))):
+            return
+        cols = ", ".join(STATE_SCHEMA)
+        newest = (f"select {cols} from (select {cols}, row_number() over (partition by {key} "
+                  f"order by synced_at desc, run_id desc) as rn from {state}) r where rn = 1")
+        keep = f"{wh.quote(SCHEMA)}.{wh.quote(STATE_TABLE + '_compact')}"
+        wh.execute_many([
+            (f"create table {keep} as {newest}", {}),
+            (f"delete from {state}", {}),
+            (f"insert into {state} ({cols}) select {cols} from {keep}", {}),
+            (f"drop table {keep}", {}),
+        ])
 
     def load_state(self, crm: str, org: str, workflow: str, entity: str) -> pl.DataFrame:
         """Newest state row per key for one org (empty frame when nothing was synced there).
@@ -143,18 +196,30 @@ class SyncStore:
         self.warehouse.append(FIELDS_TABLE, pl.DataFrame([row], schema=FIELDS_SCHEMA), schema=SCHEMA)
 
     def save_state(self, rows: pl.DataFrame) -> None:
+        """Make ``rows`` the state of their keys (one row per key: the last given wins)."""
         if rows.is_empty():
             return
-        self.warehouse.append(STATE_TABLE, rows.select(list(STATE_SCHEMA)).cast(STATE_SCHEMA), schema=SCHEMA)
+        rows = rows.select(list(STATE_SCHEMA)).cast(STATE_SCHEMA).unique(list(STATE_KEY), keep="last",
+                                                                          maintain_order=True)
+        self.warehouse.upsert(STATE_TABLE, rows, STATE_KEY, schema=SCHEMA)
 
     def append_log(self, rows: pl.DataFrame) -> None:
         if rows.is_empty():
             return
         self.warehouse.append(LOG_TABLE, rows.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA), schema=SCHEMA)
 
-    def read_log(self, run_id: str | None = None) -> pl.DataFrame:
+    def read_log(self, run_id: str | None = None, table: str = LOG_TABLE) -> pl.DataFrame:
+        """The sync log (or ``table``: the plan log), or one run of it (read with a ``where``)."""
+        if run_id is not None:
+            wh = self.warehouse
+            try:
+                frame = wh.frame(f"select * from {wh.quote(SCHEMA)}.{wh.quote(table)} where run_id = :run_id",
+                                 {"run_id": run_id})
+            except WarehouseError:
+                return pl.DataFrame(schema=LOG_SCHEMA)
+            return frame.select(list(LOG_SCHEMA)).cast(LOG_SCHEMA)
         try:
-            frame = self.warehouse.read_model(LOG_TABLE, schema=SCHEMA)
+            frame = self.warehouse.read_model(table, schema=SCHEMA)
         except WarehouseError:
             return pl.DataFrame(schema=LOG_SCHEMA)
         return frame if run_id is None else frame.filter(pl.col("run_id") == run_id)

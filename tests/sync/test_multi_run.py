@@ -2,9 +2,10 @@
 
 Promises (README "Outcomes and reasons", ``dagster_pipeline/sync/state.py``):
 - a record whose fingerprint has not moved since its last successful write costs no CRM call;
-- the newest state row of a key is the one that counts (the table is append-only);
+- the state row of a key is its last successful write (a value going back to an older one is written);
 - a record found already correct in the CRM gets a state row, so it stops costing reads;
-- a failed record gets no state row: the next run reads it and writes it again.
+- a failed record gets no new state row: the next run reads it and writes it again;
+- the state keeps one current row per key (a run replaces the rows of the keys it wrote).
 
 Each scenario drives the engine against a sandbox through the real SDK, and after every run checks
 the sandbox's own call counts, the CRM records, and ``writeback.sync_log`` / ``writeback.sync_state``.
@@ -96,6 +97,7 @@ def test_salesforce_six_runs_with_a_warehouse_change_a_rep_edit_a_fault_and_the_
     state = state_table(warehouse)
     assert state.height == 5 and set(state["run_id"]) == {first.run_id}
     assert dict(state.filter(pl.col("entity") == "person").select("key", "crm_id").rows()) == lead_ids
+    ann_first = state_rows(warehouse, ANN)[0]
 
     # 2. The warehouse changes Ann's title: only Ann is read (as Contact, then as Lead) and written.
     p2 = change(p, "title", {ANN: "Chief Revenue Officer"})
@@ -103,10 +105,10 @@ def test_salesforce_six_runs_with_a_warehouse_change_a_rep_edit_a_fault_and_the_
     only(logged(warehouse, second.run_id), ann_acme_io=UPDATED)
     assert calls.matching("GET query") == 3  # which org, Ann among Contacts, Ann among Leads
     assert calls.matching("PATCH composite/sobjects/update") == 1 and calls.writes() == 1
-    ann_rows = state_rows(warehouse, ANN)
-    assert [r["run_id"] for r in ann_rows] == [first.run_id, second.run_id]
-    assert ann_rows[0]["payload_hash"] != ann_rows[1]["payload_hash"]
-    assert state_table(warehouse).height == 6
+    ann_rows = state_rows(warehouse, ANN)  # one current row per key: the second run's replaced the first's
+    assert [r["run_id"] for r in ann_rows] == [second.run_id]
+    assert ann_rows[0]["payload_hash"] != ann_first["payload_hash"]
+    assert state_table(warehouse).height == 5
     assert sf_one(sf, "SELECT Title FROM Lead WHERE Id = {}", lead_ids[ANN])["Title"] == "Chief Revenue Officer"
 
     # 3. A rep edits Bob in the CRM; the warehouse did not change: nothing read, written, or remembered.
@@ -114,7 +116,7 @@ def test_salesforce_six_runs_with_a_warehouse_change_a_rep_edit_a_fault_and_the_
     third = sync(p2, c)
     only(logged(warehouse, third.run_id))
     assert calls.matching("GET query") == 1 and calls.writes() == 0
-    assert state_table(warehouse).height == 6
+    assert state_table(warehouse).height == 5
     assert sf_one(sf, "SELECT Title FROM Lead WHERE Id = {}", lead_ids[BOB])["Title"] == "Head of Sales"
 
     # 4. New sessions for Bob and Carol, and every update call finds the rows locked: both fail after
@@ -126,7 +128,7 @@ def test_salesforce_six_runs_with_a_warehouse_change_a_rep_edit_a_fault_and_the_
     only(logged(warehouse, fourth.run_id), bob_acme_io=("update", "failed", "UNABLE_TO_LOCK_ROW"),
          carol_globex_com=("update", "failed", "UNABLE_TO_LOCK_ROW"))
     assert fourth.failed == 2
-    assert state_table(warehouse).height == 6
+    assert state_table(warehouse).height == 5
     assert sf_one(sf, "SELECT Warmly_Session_Count__c FROM Lead WHERE Id = {}",
                   lead_ids[CAROL])["Warmly_Session_Count__c"] == 3
 
@@ -138,14 +140,14 @@ def test_salesforce_six_runs_with_a_warehouse_change_a_rep_edit_a_fault_and_the_
     assert calls.matching("GET query") == 3 and calls.writes() == 1
     bob = sf_one(sf, "SELECT Title, Warmly_Session_Count__c FROM Lead WHERE Id = {}", lead_ids[BOB])
     assert (bob["Title"], bob["Warmly_Session_Count__c"]) == ("VP Sales", 4)
-    assert [r["run_id"] for r in state_rows(warehouse, BOB)] == [first.run_id, fifth.run_id]
-    assert state_table(warehouse).height == 8
+    assert [r["run_id"] for r in state_rows(warehouse, BOB)] == [fifth.run_id]
+    assert state_table(warehouse).height == 5
 
     # 6. Nothing changed since: no per-record read, no write, no new state row.
     sixth = sync(p4, c)
     only(logged(warehouse, sixth.run_id))
     assert calls.matching("GET query") == 1 and calls.writes() == 0
-    assert state_table(warehouse).height == 8
+    assert state_table(warehouse).height == 5
 
 
 def test_the_newest_state_row_of_a_key_wins(sf_ready: Runner, sf: Any, warehouse: Warehouse) -> None:
@@ -156,7 +158,7 @@ def test_the_newest_state_row_of_a_key_wins(sf_ready: Runner, sf: Any, warehouse
     back = sf_ready.sync(p, c)  # the warehouse row is again what the first run wrote
     assert (logged(warehouse, back.run_id)[ANN]) == UPDATED
     assert sf_one(sf, "SELECT Title FROM Lead WHERE Email = {}", ANN)["Title"] == "VP Sales"
-    assert len(state_rows(warehouse, ANN)) == 3
+    assert [r["run_id"] for r in state_rows(warehouse, ANN)] == [back.run_id]  # one row per key
 
 
 def test_a_record_found_already_correct_gets_a_state_row_and_then_costs_no_read(
@@ -206,7 +208,7 @@ def test_hubspot_six_runs_with_a_warehouse_change_rep_edits_a_spent_daily_limit_
     only(logged(warehouse, second.run_id), ann_acme_io=UPDATED)
     assert (calls.matching("objects/{type}/batch/read"), calls.matching("associations", "batch/read")) == (1, 1)
     assert calls.matching("batch/update") == 1 and calls.writes() == 1
-    assert [r["run_id"] for r in state_rows(warehouse, ANN)] == [first.run_id, second.run_id]
+    assert [r["run_id"] for r in state_rows(warehouse, ANN)] == [second.run_id]
 
     # 3. Reps edit the CRM: Bob's title, and Carol moved to another company. The warehouse did not
     #    change, so nothing is read or written.
@@ -217,7 +219,7 @@ def test_hubspot_six_runs_with_a_warehouse_change_rep_edits_a_spent_daily_limit_
     third = sync(p2, c)
     only(logged(warehouse, third.run_id))
     assert calls.matching("batch/read") == 0 and calls.writes() == 0
-    assert state_table(warehouse).height == 6
+    assert state_table(warehouse).height == 5
 
     # 4. New sessions for Bob and Carol, and the daily allowance runs out at the update: the run stops,
     #    both fail api_limit_exhausted, nothing of them is written, no state row.
@@ -229,7 +231,7 @@ def test_hubspot_six_runs_with_a_warehouse_change_rep_edits_a_spent_daily_limit_
     only(logged(warehouse, fourth.run_id), bob_acme_io=("update", "failed", "api_limit_exhausted"),
          carol_globex_com=("update", "failed", "api_limit_exhausted"))
     assert hs_contact(hs, CAROL, props).properties["warmly_session_count"] == "3"
-    assert state_table(warehouse).height == 6
+    assert state_table(warehouse).height == 5
 
     # 5. The next day: both are read and updated in one call. Bob's title is ours to restore; Carol's
     #    company is the rep's choice: she already has one, so no link is added.
@@ -240,7 +242,7 @@ def test_hubspot_six_runs_with_a_warehouse_change_rep_edits_a_spent_daily_limit_
     bob = hs_contact(hs, BOB, props).properties
     assert (bob["jobtitle"], bob["warmly_session_count"]) == ("VP Sales", "4")
     assert hs_company_of(hs, contact_ids[CAROL]) == [other.id]
-    assert state_table(warehouse).height == 8
+    assert state_table(warehouse).height == 5
 
     # 6. Nothing changed since: no record read, no write, with or without comparing every record.
     sixth = sync(p4, c)
