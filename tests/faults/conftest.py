@@ -34,6 +34,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hubspot.crm.contacts import BatchInputSimplePublicObjectBatchInputForCreate
 from simple_salesforce import format_soql
 
 from connectors.hubspot.api import HubSpotConnector
@@ -123,8 +124,23 @@ class Faulty:
         return run_workflow("website_visitor", settings, self.warehouse, self.connector(settings),
                             persons=p, companies=c)
 
+    def rep_contacts(self) -> None:
+        """The world's people as HubSpot contacts a rep made, with no company: the next run finds
+        them by email, updates them and links each to its company by a call of its own
+        (``batch/associate/default``) — new contacts carry their link in their batch create, so
+        this is how a run comes to write links at all."""
+        assert self.crm == "hubspot"
+        p, _ = world(self.ns)
+        self.client.crm.contacts.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[{"properties": {"email": e, "lastname": "Rep"}} for e in p["email"]]))
+
     def fault(self, **spec: Any) -> None:
         self.sandbox.admin(self.crm, "POST", "faults", spec)
+
+    def fired(self) -> int:
+        """How many calls the case's faults have hit so far (the sandbox's own count): a fault on an
+        endpoint the sync no longer uses would otherwise pass every check without testing anything."""
+        return sum(int(x["fired"]) for x in self.sandbox.admin(self.crm, "GET", "faults"))
 
     def clear(self) -> None:
         self.sandbox.admin(self.crm, "DELETE", "faults")

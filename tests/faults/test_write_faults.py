@@ -1,10 +1,12 @@
 """Every write endpoint the sync uses, under every transient fault, on both CRMs.
 
 Endpoints: Salesforce sObject Collections upsert (creates) and update, Bulk API 2.0 ingest;
-HubSpot batch upsert (creates), batch update, and the associations' batch create
-(``associate/default``). The sync never writes records through Salesforce's single-record REST
-nor HubSpot's batch create (creates are upserts, so a retry cannot duplicate); the only
-single-record creates are setup's permission set and its assignment (``test_setup_faults.py``).
+HubSpot batch create with the company association inline (new contacts with a company: not
+idempotent, a retry after a commit meets ``CONFLICT`` and goes by upsert then link), batch
+upsert (companies, and contacts without a company), batch update, and the associations' batch
+create (``associate/default``: contacts that exist without their company link, here made by a
+rep before the run). The sync never writes records through Salesforce's single-record REST; the
+only single-record creates are setup's permission set and its assignment (``test_setup_faults.py``).
 
 Faults, on the second write call of the endpoint (the first lands): 429 with a short
 ``Retry-After`` (waited, then written) and with one past ``sync.max_retry_after_seconds``
@@ -43,6 +45,7 @@ class Endpoint:
     method: str
     path: str  # the sandbox fault's regex
     update: bool = False  # the faulted run updates records a first run created
+    rep_contacts: bool = False  # the faulted run finds contacts a rep made and links them (HubSpot)
     skip: int = 1  # matching calls let through before the fault fires
     tuning: tuple[tuple[str, Any], ...] = ()
 
@@ -53,9 +56,11 @@ ENDPOINTS = [
     # 12 Leads at a threshold of 6: one Bulk job; its close (UploadComplete) is the commit point.
     Endpoint("salesforce", "bulk-ingest", "PATCH", r"jobs/ingest/[^/]+$", skip=0,
              tuning=(("bulk_threshold", 6),)),
-    Endpoint("hubspot", "batch-upsert", "POST", r"contacts/batch/upsert"),
+    Endpoint("hubspot", "batch-create-with-associations", "POST", r"contacts/batch/create"),
+    # The world's people all have a company, so the upserts a run sends are the companies' (4 in 2 calls).
+    Endpoint("hubspot", "batch-upsert", "POST", r"companies/batch/upsert"),
     Endpoint("hubspot", "batch-update", "POST", r"contacts/batch/update", update=True),
-    Endpoint("hubspot", "associations-batch-create", "POST", r"batch/associate/default"),
+    Endpoint("hubspot", "associations-batch-create", "POST", r"batch/associate/default", rep_contacts=True),
 ]
 
 
@@ -97,6 +102,8 @@ def test_a_write_fault_loses_nothing_duplicates_nothing_and_heals(prepared: Any,
     if e.update:
         assert f.sync(**tuning).failed == 0
         title = "Chief Revenue Officer"
+    if e.rep_contacts:
+        f.rep_contacts()
     spec, may_fail = fault_spec(e, fault)
     f.fault(**spec)
     f.sleeps.clear()
@@ -104,6 +111,7 @@ def test_a_write_fault_loses_nothing_duplicates_nothing_and_heals(prepared: Any,
     started = time.monotonic()
     result = f.sync(p, c, **tuning)
     elapsed = time.monotonic() - started
+    assert f.fired() > 0, "the fault never fired: the sync does not use this endpoint (any more)"
 
     assert_accounted(f, result.run_id, p, c)
     assert_no_duplicates(f)
