@@ -52,6 +52,7 @@ Environment variables (credentials are read from the environment only, never pri
   WRITEBACK_DUCKDB_PATH        DuckDB warehouse file  [default: .data/warehouse.duckdb]
   WRITEBACK_WAREHOUSE_URL      any other warehouse, as a SQLAlchemy URL (snowflake://...)
   WRITEBACK_SYNC_SCHEMA        schema of the dbt sync models  [default: syncs]
+  WRITEBACK_DUCKDB_MEMORY_LIMIT  DuckDB's memory cap for the diff  [default: 512MB]
   WRITEBACK_STATE_DIR          the per-org API budget ledgers  [default: .data/state]
 
 \b
