@@ -161,11 +161,39 @@ translator = Translator(settings=DagsterDbtTranslatorSettings(enable_asset_check
 def warehouse_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     # Whole, whatever the partitions: see above. Each table's materialization carries its row count
     # (dagster/row_count, plotted by Dagster); views are not counted, their query would run again.
-    invocation = dbt.cli(["build"], context=context)
+    with _cautious_tests():
+        invocation = dbt.cli(["build"], context=context)
     try:
         yield from invocation.stream().fetch_row_counts()
     finally:
         release_duckdb(invocation.adapter)
+
+
+#: dbt's indirect selection for a run of part of the models (dbt's docs, "Indirect selection"):
+#: ``cautious`` runs a test only when every model it reads is in the run.
+_INDIRECT_SELECTION_ENV = "DBT_INDIRECT_SELECTION"
+
+
+@contextlib.contextmanager
+def _cautious_tests() -> Iterator[None]:
+    """While dagster-dbt builds the dbt invocation, make ``cautious`` the default indirect selection.
+
+    A job of one workflow (``website_visitor_job``) builds the models upstream of its sync only.
+    dbt's default (``eager``) would also run a test that reads a model outside the run — the
+    ``relationships`` test from ``int_outbound_agent__picks`` to ``int_persons`` — and on a
+    warehouse where the outbound models were never built that test fails the run for a table
+    the job never meant to touch. dagster-dbt reads this variable as the user's default when it
+    builds the invocation and still replaces it by ``empty`` where it selects tests by name; a
+    value the user exported is kept.
+    """
+    if _INDIRECT_SELECTION_ENV in os.environ:
+        yield
+        return
+    os.environ[_INDIRECT_SELECTION_ENV] = "cautious"
+    try:
+        yield
+    finally:
+        os.environ.pop(_INDIRECT_SELECTION_ENV, None)
 
 
 def release_duckdb(adapter: Any) -> None:
