@@ -46,7 +46,7 @@ browser:
 # UI_TEST_REQUIRE_BROWSER: here a missing browser fails the UI test instead of skipping it.
 test: $(DEV_STAMP) browser
 	$(BIN)/ruff check .
-	UI_TEST_REQUIRE_BROWSER=1 $(BIN)/pytest -q
+	UI_TEST_REQUIRE_BROWSER=1 $(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
