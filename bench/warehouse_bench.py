@@ -104,7 +104,7 @@ def seed(spec: dict[str, Any]) -> dict[str, Any]:
     wh = _warehouse(spec["warehouse"])
     t0 = time.perf_counter()
     p = SalesforcePass(WORKFLOW, settings, connector, SyncStore(wh), mode="plan", full_refresh=False,
-                       run_id="seed", progress=None, sample_size=0)
+                       run_id="seed", sample_size=0)
     sources = {e: (SYNC_SCHEMA, sync_model(WORKFLOW, e)) for e in ("company", "person")}
     diff = _diff(p, wh, sources, enabled=True)  # also maps every raw key (streamed, in Python)
     ctes, params = diff._ctes()
