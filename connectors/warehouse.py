@@ -30,6 +30,7 @@ state, written after the CRM was, and losing them would cost the next run a read
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -333,20 +334,10 @@ class Warehouse:
         cols = ", ".join(self._quote(c, model) for c in df.columns)
         try:
             if self.dialect == "duckdb":
-                with self._engine.connect() as conn:
-                    raw = _driver_connection(conn)
-                    raw.register(_APPEND_VIEW, df.to_arrow())
-                    match = " and ".join(f"v.{self._quote(k, model)} = {target}.{self._quote(k, model)}" for k in keys)
-                    try:
-                        raw.execute("begin transaction")
-                        raw.execute(f"delete from {target} where exists (select 1 from {_APPEND_VIEW} v where {match})")
-                        raw.execute(f"insert into {target} ({cols}) select {cols} from {_APPEND_VIEW}")
-                        raw.execute("commit")
-                    except BaseException:
-                        raw.execute("rollback")
-                        raise
-                    finally:
-                        raw.unregister(_APPEND_VIEW)
+                match = " and ".join(f"v.{self._quote(k, model)} = {target}.{self._quote(k, model)}" for k in keys)
+                with self._duckdb_transaction(df) as raw:
+                    raw.execute(f"delete from {target} where exists (select 1 from {_APPEND_VIEW} v where {match})")
+                    raw.execute(f"insert into {target} ({cols}) select {cols} from {_APPEND_VIEW}")
                 return
             staging = f"{table}_incoming"
             columns = [sa.Column(name, _sqlalchemy_type(dtype, name, model)) for name, dtype in df.schema.items()]
@@ -429,21 +420,28 @@ class Warehouse:
 
     def _append_duckdb(self, table: str, df: pl.DataFrame, schema: str, model: str) -> None:
         target = self._qualified(schema, table, model)
+        with self._duckdb_transaction(df) as raw:
+            raw.execute(f"create schema if not exists {self._quote(schema, model)}")
+            raw.execute(f"create table if not exists {target} as select * from {_APPEND_VIEW} limit 0")
+            have = {r[0] for r in raw.execute(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                [schema, table]).fetchall()}
+            for name in df.columns:
+                if name not in have:
+                    sql_type = _sqlalchemy_type(df.schema[name], name, model).compile(dialect=self._engine.dialect)
+                    raw.execute(f"alter table {target} add column {self._quote(name, model)} {sql_type}")
+            raw.execute(f"insert into {target} by name select * from {_APPEND_VIEW}")
+
+    @contextlib.contextmanager
+    def _duckdb_transaction(self, df: pl.DataFrame) -> Iterator[Any]:
+        """DuckDB's own connection in one transaction, with ``df`` readable as ``_APPEND_VIEW``
+        (zero-copy from Arrow); committed when the block ends, rolled back if it raises."""
         with self._engine.connect() as conn:
             raw = _driver_connection(conn)
             raw.register(_APPEND_VIEW, df.to_arrow())
             try:
                 raw.execute("begin transaction")
-                raw.execute(f"create schema if not exists {self._quote(schema, model)}")
-                raw.execute(f"create table if not exists {target} as select * from {_APPEND_VIEW} limit 0")
-                have = {r[0] for r in raw.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                    [schema, table]).fetchall()}
-                for name in df.columns:
-                    if name not in have:
-                        sql_type = _sqlalchemy_type(df.schema[name], name, model).compile(dialect=self._engine.dialect)
-                        raw.execute(f"alter table {target} add column {self._quote(name, model)} {sql_type}")
-                raw.execute(f"insert into {target} by name select * from {_APPEND_VIEW}")
+                yield raw
                 raw.execute("commit")
             except BaseException:
                 raw.execute("rollback")
