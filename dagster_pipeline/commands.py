@@ -191,7 +191,7 @@ def print_doctor(report: DoctorReport, out: Console) -> None:
 
 def run_ramp_end_command(args: argparse.Namespace) -> int:
     """End a workflow's ramp in this org now (recorded in ``writeback.ramp``): 0 done, 1 failed, 2 configuration."""
-    from dagster_pipeline.sync.engine import org_of
+    from dagster_pipeline.sync.passes import org_of
     from dagster_pipeline.sync.ramp import RampStore, end_ramp
     from dagster_pipeline.sync.segments import segment_hash
 

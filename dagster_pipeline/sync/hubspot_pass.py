@@ -4,7 +4,7 @@ Companies are matched by our sync key (batch read), then by domain (count first,
 or search, whichever costs fewer calls); contacts by email. Creates are upserts on the sync key
 or the email, except new contacts with a company: a batch create carries their association inline.
 Any other company link is its own call, and a failed link fails the record so the next run retries
-it. The shared shape of a pass is :class:`_Pass` in :mod:`dagster_pipeline.sync.engine`.
+it. The shared shape of a pass is :class:`_Pass` in :mod:`dagster_pipeline.sync.passes`.
 
 Batch reads by a unique property cost ceil(keys / 100) calls. When that is more than one, one
 search with ``limit: 1`` counts the records holding the property at all (its ``total``): none,
@@ -26,7 +26,8 @@ import polars as pl
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef
-from dagster_pipeline.sync.engine import (
+from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
+from dagster_pipeline.sync.passes import (
     COMPANY_ID,
     _deleted,
     _Pass,
@@ -35,7 +36,6 @@ from dagster_pipeline.sync.engine import (
     _with_company_id,
     stop_reason,
 )
-from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
 
 #: HubSpot search: results per page, filter groups per request, and the most results it pages to.

@@ -4,7 +4,7 @@ People are matched on a Contact first, then an unconverted Lead, then the Contac
 Lead became; companies by our sync key, then by Website (``LIKE`` on the host, kept only when the
 Website normalises to the domain). Writes go through the connector's idempotent upsert on the
 sync key. The shared shape of a pass (gate, fingerprints, diff, outcomes) is :class:`_Pass` in
-:mod:`dagster_pipeline.sync.engine`.
+:mod:`dagster_pipeline.sync.passes`.
 
 Every lookup goes through :meth:`SalesforcePass.lookup` / :meth:`SalesforcePass.lookup_containing`,
 which pick the cheapest way to read per object and run (``sync.read_path``, README "Reading the
@@ -27,9 +27,9 @@ import polars as pl
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef
-from dagster_pipeline.sync.engine import COMPANY_ID, _deleted, _Pass, _Pending, _rows, _with_company_id
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.outcomes import Outcome
+from dagster_pipeline.sync.passes import COMPANY_ID, _deleted, _Pass, _Pending, _rows, _with_company_id
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
 
 #: A Bulk query reads every record the lookup could find; it is taken only when the keys are at

@@ -18,8 +18,8 @@ from typing import Any
 
 from connectors.crm import FieldSpec, ObjectSchema
 from dagster_pipeline.sync.catalog import OBJECTS, sync_key_spec
-from dagster_pipeline.sync.engine import org_of
 from dagster_pipeline.sync.gate import PERMISSION_SET, PERMISSION_SET_LABEL
+from dagster_pipeline.sync.passes import org_of
 from dagster_pipeline.sync.settings import Settings
 from dagster_pipeline.sync.state import SyncStore
 

@@ -8,7 +8,7 @@ the sync log by an ``INSERT … SELECT`` and never travels.
 
 **Fingerprint.** Per row, the warehouse's 64-bit ``hash`` (DuckDB ``hash``, Snowflake ``HASH``:
 both variadic, each column hashed in its own type, null included) of the run's *signature*
-(settings and field epochs, see :meth:`~dagster_pipeline.sync.engine._Pass.signature`) and every
+(settings and field epochs, see :meth:`~dagster_pipeline.sync.passes._Pass.signature`) and every
 column of the sync model but ``activity_date``, in name order. All columns, not only the mapped ones: a settings
 change already changes the signature, and a column nobody maps costs at most one re-diff (which
 writes nothing). A person's fingerprint adds the CRM id of the company it links to, so a company

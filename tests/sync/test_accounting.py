@@ -10,9 +10,9 @@ import pytest
 from simple_salesforce import format_soql
 
 from connectors.errors import ConfigError
-from dagster_pipeline.sync.engine import _Pass
 from dagster_pipeline.sync.keys import key_rows
 from dagster_pipeline.sync.outcomes import accounting_problems
+from dagster_pipeline.sync.passes import _Pass
 from dagster_pipeline.sync.state import SyncStore
 from tests.sync.conftest import Runner
 from tests.sync.frames import companies, company, person, persons

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dagster_pipeline.sync.engine import _byte_slices
+from dagster_pipeline.sync.passes import _byte_slices
 
 
 def test_chunks_are_cut_by_bytes_not_by_rows() -> None:

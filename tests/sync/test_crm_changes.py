@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from simple_salesforce import format_soql
 
-from dagster_pipeline.sync.engine import WORKFLOW_PRECEDENCE
+from dagster_pipeline.sync.passes import WORKFLOW_PRECEDENCE
 from tests.sync.conftest import Runner, outcome
 from tests.sync.frames import SEEN, companies, company, person, persons
 
