@@ -13,8 +13,9 @@ than one (and, when some keys were written by us before, more than a Bulk job's 
 ``SELECT COUNT()`` of the records the lookup could find (the match field non-null, under the same
 condition) costs one call and ends the lookup when it is 0. A Bulk API 2.0 query job of those
 records costs 2 + ceil(count / 100,000) calls and is taken when that is fewer than the keyed
-statements and the keys are a tenth or more of the records it reads. Whichever way is taken, the
-same records are found.
+statements and the keys are at least ``sync.bulk_read_min_share`` (a tenth) of the records it
+reads: a Bulk query moves every one of them through the API, so a few keys never move a whole
+object. Whichever way is taken, the same records are found.
 """
 
 from __future__ import annotations
@@ -31,11 +32,6 @@ from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.outcomes import Outcome
 from dagster_pipeline.sync.passes import COMPANY_ID, _deleted, _Pass, _Pending, _rows, _with_company_id
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
-
-#: A Bulk query reads every record the lookup could find; it is taken only when the keys are at
-#: least 1 / BULK_MIN_SHARE of them, so a few keys never move a whole object (fewer calls, but
-#: every row of the object through the API: 1,000 changed keys among 100,000 Leads stay keyed).
-BULK_MIN_SHARE = 10
 
 
 class SalesforcePass(_Pass):
@@ -248,7 +244,7 @@ class SalesforcePass(_Pass):
         if total == 0:
             return "none", 0
         if (path == "auto" and self.conn.bulk_query_calls(total) < keyed_calls
-                and keys * BULK_MIN_SHARE >= total):
+                and keys >= self.settings.sync.bulk_read_min_share * total):
             return "bulk", total
         return "keyed", total
 

@@ -211,6 +211,12 @@ class SyncTuning(_Strict):
     #: reads the object by a Bulk query job. Every way finds the same records: only calls differ.
     read_path: Literal["auto", "keyed", "count", "bulk"] = Field(
         default="auto", description="auto | keyed | count | bulk: how CRM records are read for matching")
+    #: A Bulk query moves every record the lookup could find through the API, so it is taken only
+    #: when the keys looked up are at least this share of them, even where it costs fewer calls:
+    #: 1,000 changed keys among 100,000 Leads stay keyed (README "Reading the CRM").
+    bulk_read_min_share: float = Field(
+        default=0.1, gt=0, le=1,
+        description="Salesforce auto reads: a Bulk query only when the keys are this share of what it reads")
     hubspot_ten_second_limit: int = Field(default=100, ge=1, description="HubSpot calls per rolling 10 s (app's tier)")
     max_attempts: int = Field(default=6, ge=1, le=20)
     max_retry_after_seconds: float = Field(

@@ -227,6 +227,114 @@ def test_auto_counts_then_takes_the_cheaper_way(sf_runs: dict[str, dict[str, Any
     assert seen.counts("Account") == 0 and seen.bulk_queries("Account") == 0 and seen.keyed("Account") >= 1
 
 
+# -- Salesforce, an org already holding the records: the share of the object decides ----------------
+
+#: Leads the org holds (ours, from an earlier sync), and how many of them the "part" run looks up:
+#: enough keys that a keyed lookup takes more statements than a Bulk job (4 against 3), so only
+#: the share can keep it keyed. The share is raised to 0.6 so that a few thousand records show it
+#: (the shipped tenth would need tens of thousands): half the Leads stay keyed, all of them go Bulk.
+HELD, PART, SHARE = 3_000, 1_500, 0.6
+HELD_STEPS = ("change", "part", "whole")
+
+
+def _held_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    doms = [f"co{i:03d}.example.com" for i in range(HELD // 20)]
+    return (persons(*[person(f"p{i:05d}@{doms[i % len(doms)]}", doms[i % len(doms)]) for i in range(HELD)]),
+            companies(*[company(d) for d in doms]))
+
+
+def _retitled(people: pl.DataFrame, every: int, title: str) -> pl.DataFrame:
+    """Every ``every``-th person got a new title in the warehouse."""
+    idx = pl.int_range(pl.len())
+    return people.with_columns(pl.when(idx % every == 0).then(pl.lit(title)).otherwise(pl.col("title")).alias("title"))
+
+
+def _sandbox_calls(sandbox: Any) -> dict[str, int]:
+    return dict(sandbox.calls("salesforce")["by_endpoint"])
+
+
+def _is_read(endpoint: str) -> bool:
+    """A read, by the sandbox's endpoint name: every GET, and the POST that creates a Bulk query job."""
+    return endpoint.startswith("GET ") or endpoint == "POST jobs/query/create"
+
+
+def _reads(calls: dict[str, int]) -> int:
+    return sum(n for k, n in calls.items() if _is_read(k))
+
+
+def _writes(calls: dict[str, int]) -> dict[str, int]:
+    return {k: n for k, n in calls.items() if not _is_read(k)}
+
+
+@pytest.fixture(scope="module")
+def sf_held(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    """Per path (keyed, auto), from an org holding HELD Leads we synced before, three runs:
+
+    - ``change``: 1% of the people got a new title, the sync state is there: 30 keys;
+    - ``part``: a new warehouse (no state) with half of the people: 1,500 keys, half the Leads;
+    - ``whole``: a new warehouse with all of them: 3,000 keys, all the Leads.
+
+    Each run's calls are the sandbox's own count (``GET /__sandbox/calls``, zeroed before it).
+    """
+    people, comps = _held_frames()
+    out: dict[str, dict[str, Any]] = {}
+    for path in ("keyed", "auto"):
+        sandbox.reset()
+        sf = make_salesforce(SalesforceCredentials.from_env(sandbox.salesforce_env()))
+        whs = [Warehouse(f"duckdb:///{tmp_path_factory.mktemp(f'held-{path}-{i}') / 'wh.duckdb'}") for i in range(3)]
+        runners = [Runner("salesforce", sf, wh) for wh in whs]
+        for r in runners:
+            r.settings_data = {"sync": {"read_path": path, "bulk_read_min_share": SHARE}}
+        runners[0].setup()
+        seeded = runners[0].sync(people, comps)
+        assert seeded.log.filter(pl.col("action") == "create").height == HELD + HELD // 20
+        runs: dict[str, Any] = {}
+        frames = {"change": (runners[0], _retitled(people, 100, "Head of Sales")),
+                  "part": (runners[1], _retitled(people.head(PART), 7, "COO")),
+                  "whole": (runners[2], _retitled(people, 11, "CFO"))}
+        for step in HELD_STEPS:
+            runner, frame = frames[step]
+            sandbox.admin("salesforce", "DELETE", "calls")
+            result = runner.sync(frame, comps)
+            runs[step] = {"result": result, "calls": _sandbox_calls(sandbox), "state": _sf_state(sf)}
+        out[path] = runs
+        for wh in whs:
+            wh.close()
+    yield out
+
+
+@pytest.mark.parametrize("step", HELD_STEPS)
+def test_salesforce_auto_finds_what_keyed_finds_in_an_org_holding_the_records(
+        sf_held: dict[str, dict[str, Any]], step: str) -> None:
+    keyed, auto = sf_held["keyed"][step], sf_held["auto"][step]
+    assert _outcomes(auto["result"].log) == _outcomes(keyed["result"].log)
+    assert auto["state"] == keyed["state"]
+    assert _writes(auto["calls"]) == _writes(keyed["calls"])
+    assert auto["result"].log.filter(pl.col("action") == "update").height > 0  # something was read and written
+
+
+def test_salesforce_auto_keeps_a_one_percent_change_keyed(sf_held: dict[str, dict[str, Any]]) -> None:
+    # 30 changed keys fit one IN statement: no count, no Bulk job; the very calls keyed makes.
+    calls = sf_held["auto"]["change"]["calls"]
+    assert "POST jobs/query/create" not in calls
+    assert calls == sf_held["keyed"]["change"]["calls"]
+
+
+def test_salesforce_auto_keeps_half_the_object_keyed_below_the_share(sf_held: dict[str, dict[str, Any]]) -> None:
+    # 1,500 keys cost more keyed statements than a Bulk job's 3 calls, but they are half the
+    # Leads (below the 0.6 share): the lookup stays keyed; no Bulk query job is created.
+    calls, keyed = sf_held["auto"]["part"]["calls"], sf_held["keyed"]["part"]["calls"]
+    assert "POST jobs/query/create" not in calls and "POST jobs/query/create" not in keyed
+    assert calls.get("GET query", 0) >= 4  # the Lead IN statements (and the counts)
+
+
+def test_salesforce_auto_reads_the_whole_object_by_a_bulk_query(sf_held: dict[str, dict[str, Any]]) -> None:
+    # 3,000 keys, all the Leads: one Bulk query job, fewer reads than the keyed statements.
+    calls, keyed = sf_held["auto"]["whole"]["calls"], sf_held["keyed"]["whole"]["calls"]
+    assert calls.get("POST jobs/query/create") == 1 and "POST jobs/query/create" not in keyed
+    assert _reads(calls) < _reads(keyed)
+
+
 # -- HubSpot -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", HS_PATHS[1:])
@@ -262,3 +370,4 @@ def test_hubspot_new_contacts_carry_their_company_link_inline(hs_runs: dict[str,
     assert len(links) == HS_N + 2  # every person linked to its company, as the default association makes
     assert {types for _, _, types in links} == {(1, 279)}
     assert ("p00000@co000.example.com", "co000.example.com", (1, 279)) in links
+
