@@ -9,10 +9,16 @@ Promises (README "Reading the CRM"):
 - ``bulk`` (and ``auto`` when a Bulk job costs fewer calls than the keyed statements) reads the
   object through a Bulk API 2.0 query job instead of keyed statements;
 - whichever way is taken, the same records are found: the sync log's outcomes and the CRM's
-  records after the run are identical.
+  records after the run are identical;
+- in a CRM already holding the records, ``auto`` follows the cost model: a 1% change is read by
+  key; on Salesforce keys below ``sync.bulk_read_min_share`` of the object stay keyed even where a
+  Bulk job costs fewer calls, and the whole object goes by one Bulk query job, with fewer reads;
+  on HubSpot keys written by us before are never counted (search lags writes), unknown keys are.
 
 One sync per way and CRM (module-scoped), each from an empty CRM holding the same reps'
-records, observed through the HTTP requests the SDK's session sent and the CRM itself.
+records, observed through the HTTP requests the SDK's session sent and the CRM itself; then,
+per CRM, ``keyed`` against ``auto`` from a CRM holding records we synced before, counted by the
+sandbox itself (``GET /__sandbox/calls``).
 """
 
 from __future__ import annotations
@@ -371,3 +377,71 @@ def test_hubspot_new_contacts_carry_their_company_link_inline(hs_runs: dict[str,
     assert {types for _, _, types in links} == {(1, 279)}
     assert ("p00000@co000.example.com", "co000.example.com", (1, 279)) in links
 
+
+
+# -- HubSpot, a portal already holding the records: count only where it can be trusted -------------
+
+HS_HELD = 300
+HS_SEARCH, HS_READS = "POST crm/v3/objects/{type}/search", "POST crm/v3/objects/{type}/batch/read"
+
+
+@pytest.fixture(scope="module")
+def hs_held(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    """Per path (keyed, auto), from a portal holding HS_HELD contacts we synced before, three runs:
+
+    - ``change``: 1% of the people got a new title (the sync state is there): 3 keys;
+    - ``half``: half of them did (state there): 150 keys, each written by us before;
+    - ``whole``: a new warehouse (no state) with all of them: 300 keys nobody told us about.
+    """
+    doms = [f"co{i:03d}.example.com" for i in range(HS_HELD // 20)]
+    people = persons(*[person(f"p{i:05d}@{doms[i % len(doms)]}", doms[i % len(doms)]) for i in range(HS_HELD)])
+    comps = companies(*[company(d) for d in doms])
+    out: dict[str, dict[str, Any]] = {}
+    for path in ("keyed", "auto"):
+        sandbox.reset()
+        hs = make_hubspot(HubSpotCredentials.from_env(sandbox.hubspot_env()))
+        whs = [Warehouse(f"duckdb:///{tmp_path_factory.mktemp(f'hs-held-{path}-{i}') / 'wh.duckdb'}") for i in range(2)]
+        runners = [Runner("hubspot", hs, wh) for wh in whs]
+        for r in runners:
+            r.settings_data = {"sync": {"read_path": path}}
+        runners[0].setup()
+        runners[0].sync(people, comps)
+        runs: dict[str, Any] = {}
+        steps = {"change": (runners[0], _retitled(people, 100, "Head of Sales")),
+                 "half": (runners[0], _retitled(people, 2, "COO")),
+                 "whole": (runners[1], _retitled(people, 3, "CFO"))}
+        for step, (runner, frame) in steps.items():
+            sandbox.admin("hubspot", "DELETE", "calls")
+            result = runner.sync(frame, comps)
+            runs[step] = {"result": result, "calls": dict(sandbox.calls("hubspot")["by_endpoint"]),
+                          "state": _hs_state(hs)}
+        out[path] = runs
+        for wh in whs:
+            wh.close()
+    yield out
+
+
+@pytest.mark.parametrize("step", ("change", "half", "whole"))
+def test_hubspot_auto_finds_what_keyed_finds_in_a_portal_holding_the_records(
+        hs_held: dict[str, dict[str, Any]], step: str) -> None:
+    keyed, auto = hs_held["keyed"][step], hs_held["auto"][step]
+    assert _outcomes(auto["result"].log) == _outcomes(keyed["result"].log)
+    assert auto["state"] == keyed["state"]
+    assert auto["result"].log.filter(pl.col("action") == "update").height > 0
+
+
+def test_hubspot_auto_reads_keys_it_wrote_without_counting(hs_held: dict[str, dict[str, Any]]) -> None:
+    # Keys written by us before: search lags writes, so no count is asked; the very calls keyed makes.
+    for step, reads in (("change", 1), ("half", 2)):
+        calls = hs_held["auto"][step]["calls"]
+        assert calls == hs_held["keyed"][step]["calls"]
+        assert HS_SEARCH not in calls and calls[HS_READS] >= reads
+
+
+def test_hubspot_auto_counts_unknown_keys_once_then_reads_them(hs_held: dict[str, dict[str, Any]]) -> None:
+    # A new warehouse: nothing says the portal holds these keys, so one search (limit 1) asks; it
+    # holds 300, so they are read by key as keyed reads them: one call more, never a batch read less.
+    auto, keyed = hs_held["auto"]["whole"]["calls"], hs_held["keyed"]["whole"]["calls"]
+    assert auto.get(HS_SEARCH) == 1 and HS_SEARCH not in keyed
+    assert auto[HS_READS] == keyed[HS_READS] >= HS_HELD // 100
+    assert sum(auto.values()) == sum(keyed.values()) + 1
