@@ -1,33 +1,50 @@
 """Salesforce Bulk API 2.0: large upserts and updates as ingest jobs, results joined back to records.
 
-One job per upload-sized chunk of rows: the CSV is built row by row and measured in bytes as it
-is built, and a job is cut before its upload would pass the 100 MB cap (:data:`MAX_BULK_CSV_BYTES`),
-whatever the number of records. Create, upload, close as one unit (started again whole after a
-transient failure), then polls until the job ends, and
-its successful, failed and unprocessed results matched back to the inputs on the key column.
-Locked rows go again in a new job, after backoff.
+One job per upload-sized chunk of rows: each row is turned into its CSV line and written to a
+temporary file as it is built, measured in bytes, and a job is cut before its upload would pass
+the 100 MB cap (:data:`MAX_BULK_CSV_BYTES`), whatever the number of records. The upload streams
+that file (``PUT …/batches`` takes one CSV body per job, at most 150 MB once base64-encoded on
+Salesforce's side, so 100 MB raw: Bulk API 2.0 Developer Guide, "Upload Job Data",
+developer.salesforce.com/docs/platform/api-asynch/guide/upload-job-data.html), and the file is kept
+until the job's results are in, as that page advises. The SDK's own ``bulk2.upload_job_data`` takes
+the CSV as one ``str`` and encodes it whole; going through our transport instead keeps memory
+bounded by a row, not by a job: no list of CSV rows, no job-sized ``bytes``.
+
+Create, upload, close as one unit (started again whole after a transient failure), then polls
+until the job ends; its successful, failed and unprocessed results are read as streams and only
+the columns needed to join them back (the key, ``sf__Id``, ``sf__Created``, ``sf__Error``) are
+kept, matched to the inputs on the key column. Locked rows go again in a new job, after backoff.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections import deque
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import IO, Any
+
+import requests
 
 from connectors.crm import RecordResult
-from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, RetryableError
-from connectors.salesforce.transport import CRM, RETRYABLE_RECORD_CODES, SalesforceTransport
-from connectors.salesforce.wire import InvalidValue, csv_text, parse_bulk_error, parse_csv, to_csv_cell
+from connectors.errors import ApiLimitExhausted, AuthenticationError, ConnectionFailed, CrmError, RetryableError
+from connectors.network import connection_failure, origin
+from connectors.salesforce.transport import CRM, RETRYABLE_RECORD_CODES, URL_SETTING, SalesforceTransport
+from connectors.salesforce.wire import InvalidValue, parse_bulk_error, prepare_record, to_csv_cell
 
 #: Bulk API 2.0 accepts 100 MB of CSV a job (150 MB once base64-encoded on their side).
 MAX_BULK_CSV_BYTES = 100_000_000
 #: Give up waiting for one Bulk job after this much (slept) time; its records fail as unknown.
 BULK_JOB_TIMEOUT = 3600.0
 MAX_BULK_POLL_INTERVAL = 10.0
+#: Bytes read at a time from a results answer.
+RESULTS_CHUNK = 1 << 16
+
+#: One row as sent: its index among the records and the key cell it carried (to join results on).
+Sent = tuple[int, str]
 
 
 class SalesforceBulk(SalesforceTransport):
@@ -42,54 +59,62 @@ class SalesforceBulk(SalesforceTransport):
         self,
         sobject: str,
         external_id_field: str | None,
-        prepared: list[tuple[int, dict[str, Any]]],
+        records: Sequence[Mapping[str, Any]],
         keys: list[str],
         results: list[RecordResult | None],
     ) -> None:
-        """Write through Bulk API 2.0 jobs; locked records go again in a new job, after backoff."""
-        rows: list[tuple[int, dict[str, str]]] = []
-        for i, record in prepared:
+        """Write through Bulk API 2.0 jobs; locked records go again in a new job, after backoff.
+
+        A first pass checks every record (field names, wire values, the key) and collects the
+        columns, keeping nothing of the values: a record that cannot be sent fails alone here.
+        Each job's CSV is then built again from the records, row by row, into its upload file.
+        """
+        key_field = external_id_field or "Id"
+        columns: dict[str, None] = {key_field: None}
+        todo: list[int] = []
+        for i, record in enumerate(records):
             try:
-                rows.append((i, {f: to_csv_cell(f, v) for f, v in record.items()}))
+                columns.update(dict.fromkeys(_csv_cells(record, key_field)))
             except InvalidValue as exc:
-                results[i] = RecordResult(keys[i], False, error_code="INVALID_VALUE", message=str(exc),
+                results[i] = RecordResult(keys[i], False, error_code=exc.code, message=str(exc),
                                           fields=(exc.field,))
+                continue
+            todo.append(i)
         attempt = 1
-        total = len(rows)
+        total = len(todo)
         self._report("write", sobject, 0, total)
-        while rows:
+        while todo:
             outcome: dict[int, RecordResult] = {}
-            for job_rows, data in _jobs_by_size(rows, external_id_field or "Id", self.bulk_csv_limit):
-                outcome.update(self._bulk_job(sobject, external_id_field, job_rows, keys, data))
+            for sent, upload in _jobs_by_size(records, todo, list(columns), key_field, self.bulk_csv_limit):
+                with upload:
+                    outcome.update(self._bulk_job(sobject, external_id_field, sent, keys, upload))
                 if attempt == 1:  # locked rows sent again are not progress
                     self._report("write", sobject, len(outcome), total)
             retry = []
-            for i, row in rows:
+            for i in todo:
                 result = outcome.get(i)
                 if result is None:
                     continue
                 results[i] = result
                 if not result.ok and result.error_code in RETRYABLE_RECORD_CODES:
-                    retry.append((i, row))
+                    retry.append(i)
             if retry and attempt < self.max_attempts:
                 self._sleep(self._delay(attempt, None) or 0.0)
                 attempt += 1
-                rows = retry
+                todo = retry
             else:
-                rows = []
+                todo = []
 
     def _bulk_job(
         self,
         sobject: str,
         external_id_field: str | None,
-        rows: list[tuple[int, dict[str, str]]],
+        sent: list[Sent],
         keys: list[str],
-        data: bytes | None = None,
+        upload: IO[bytes],
     ) -> dict[int, RecordResult]:
+        """One ingest job: ``upload`` (the job's whole CSV, header first) sent from its start."""
         key_field = external_id_field or "Id"
-        if data is None:
-            columns = _columns([r for _, r in rows], key_field)
-            data = csv_text(columns, [[row.get(c, "") for c in columns] for _, row in rows]).encode("utf-8")
         spec: dict[str, Any] = {
             "object": sobject, "operation": "upsert" if external_id_field else "update",
             "contentType": "CSV", "lineEnding": "LF", "columnDelimiter": "COMMA",
@@ -99,7 +124,7 @@ class SalesforceBulk(SalesforceTransport):
 
         def failed(exc: CrmError, attempts: int = 1) -> dict[int, RecordResult]:
             out: list[RecordResult | None] = [None] * len(keys)
-            self._fail([(i, {}) for i, _ in rows], keys, out, exc, attempts=attempts)
+            self._fail([(i, {}) for i, _ in sent], keys, out, exc, attempts=attempts)
             return {i: r for i, r in enumerate(out) if r is not None}
 
         # Create, upload and close are one unit: if any step fails transiently the job is
@@ -111,7 +136,8 @@ class SalesforceBulk(SalesforceTransport):
             try:
                 job = self._json(self._request("POST", "jobs/ingest", json_body=spec))
                 job_id = str(job["id"])
-                self._request("PUT", f"jobs/ingest/{job_id}/batches", data=data, content_type="text/csv")
+                upload.seek(0)  # a unit started again sends the whole file again
+                self._request("PUT", f"jobs/ingest/{job_id}/batches", data=upload, content_type="text/csv")
                 self._request("PATCH", f"jobs/ingest/{job_id}", json_body={"state": "UploadComplete"})
                 break
             except RetryableError as exc:
@@ -132,21 +158,47 @@ class SalesforceBulk(SalesforceTransport):
                 return failed(CrmError(f"POST jobs/ingest: unexpected answer ({exc!r})", crm=CRM, code="BAD_RESPONSE"))
 
         try:
-            info = self._wait_for_job(job_id, sobject, len(rows))
+            info = self._wait_for_job(job_id, sobject, len(sent))
             state = str(info.get("state"))
-            successes = parse_csv(self._text("GET", f"jobs/ingest/{job_id}/successfulResults/"))
-            failures = parse_csv(self._text("GET", f"jobs/ingest/{job_id}/failedResults/"))
-            unprocessed: list[dict[str, str]] = []
-            if state != "JobComplete" or len(successes) + len(failures) < len(rows):
-                unprocessed = parse_csv(self._text("GET", f"jobs/ingest/{job_id}/unprocessedrecords/"))
+            successes = self._results(f"jobs/ingest/{job_id}/successfulResults/",
+                                      (key_field, "sf__Id", "sf__Created"))
+            failures = self._results(f"jobs/ingest/{job_id}/failedResults/", (key_field, "sf__Id", "sf__Error"))
+            unprocessed: list[tuple[str | None, ...]] = []
+            if state != "JobComplete" or len(successes) + len(failures) < len(sent):
+                unprocessed = self._results(f"jobs/ingest/{job_id}/unprocessedrecords/", (key_field,))
         except (AuthenticationError, ApiLimitExhausted):
             raise
         except CrmError as exc:
             return failed(exc)
         job_error = str(info.get("errorMessage") or f"Bulk job ended {state}")
-        joined = _join_bulk_results(rows, keys, key_field, successes, failures, unprocessed, job_error,
+        joined = _join_bulk_results(sent, keys, successes, failures, unprocessed, job_error,
                                     upsert=external_id_field is not None)
         return {i: replace(r, message=self._scrub(r.message)) if r.message else r for i, r in joined.items()}
+
+    def _results(self, path: str, wanted: Sequence[str]) -> list[tuple[str | None, ...]]:
+        """The ``wanted`` columns (matched case-insensitively; ``None`` where absent) of every row of a
+        results CSV, read as a stream: the answer repeats every column of the upload, which is never
+        held whole. Retried from the start when the call or the stream breaks."""
+        return self._retrying(partial(self._read_results, path, tuple(wanted)))
+
+    def _read_results(self, path: str, wanted: tuple[str, ...]) -> list[tuple[str | None, ...]]:
+        resp = self._request("GET", path, accept="text/csv", stream=True)
+        try:
+            rows = csv.reader(_lines(resp.iter_content(RESULTS_CHUNK)))
+            header = next(rows, None)
+            if header is None or not any(h.strip() for h in header):
+                return []  # Salesforce answers an empty 200 when there are no such rows
+            lowered = [h.lower() for h in header]
+            at = [_column_at(header, lowered, name) for name in wanted]
+            return [tuple(row[j] if j is not None and j < len(row) else None for j in at)
+                    for row in rows if row]
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
+            reason, _ = connection_failure(exc)
+            raise ConnectionFailed(crm=CRM, what=f"GET {path}", url=origin(self.sf.base_url), reason=reason,
+                                   write=False, sent=True, setting=URL_SETTING) from exc
+        finally:
+            resp.close()
 
     def _wait_for_job(self, job_id: str, label: str, rows: int) -> dict[str, Any]:
         """Poll the job until it ends; a poll that finds records processed reports ``bulk`` progress.
@@ -175,9 +227,6 @@ class SalesforceBulk(SalesforceTransport):
                                "its records are left unconfirmed", crm=CRM, code="BULK_JOB_TIMEOUT")
             delay = min(MAX_BULK_POLL_INTERVAL, max(delay * 2, 0.1))
 
-    def _text(self, method: str, path: str) -> str:
-        return self._retrying(lambda: self._request(method, path, accept="text/csv").text)
-
     def _abort_quietly(self, job_id: str) -> None:
         try:
             self._request("PATCH", f"jobs/ingest/{job_id}", json_body={"state": "Aborted"})
@@ -187,111 +236,138 @@ class SalesforceBulk(SalesforceTransport):
             pass  # best effort: an open job Salesforce never hears from is discarded after a day
 
 
-def _columns(rows: list[dict[str, str]], key_field: str) -> list[str]:
-    names: dict[str, None] = {key_field: None}
-    for row in rows:
-        names.update(dict.fromkeys(row))
-    return list(names)
+def _csv_cells(record: Mapping[str, Any], key_field: str) -> dict[str, str]:
+    """The record's CSV cells by column, the key first. Raises :class:`InvalidValue`."""
+    return {f: to_csv_cell(f, v) for f, v in prepare_record(record, key_field).items()}
 
 
-def _jobs_by_size(rows: list[tuple[int, dict[str, str]]], key_field: str, limit: int
-                  ) -> Iterator[tuple[list[tuple[int, dict[str, str]]], bytes]]:
-    """Rows cut into jobs, each with its CSV upload, every upload at most ``limit`` bytes.
+def _jobs_by_size(records: Sequence[Mapping[str, Any]], todo: Iterable[int], columns: list[str], key_field: str,
+                  limit: int) -> Iterator[tuple[list[Sent], IO[bytes]]]:
+    """The rows ``todo`` cut into jobs, each with its upload file, every upload at most ``limit`` bytes.
 
     The columns are those of all the rows (an empty cell leaves a field as it is, in Bulk API 2.0);
     each row is written as CSV and measured in UTF-8 bytes as it is added, so the cut is exact.
-    A row that alone would not fit still goes, alone, and Salesforce answers for it.
+    A row that alone would not fit still goes, alone, and Salesforce answers for it. The caller
+    closes each file (which removes it) once its job is done.
     """
-    columns = _columns([r for _, r in rows], key_field)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
 
-    def line(cells: list[str]) -> bytes:
+    def line(cells: Iterable[str]) -> bytes:
         buf.seek(0)
         buf.truncate()
         writer.writerow(cells)
         return buf.getvalue().encode("utf-8")
 
     header = line(columns)
-    chunk: list[tuple[int, dict[str, str]]] = []
-    parts: list[bytes] = [header]
-    size = len(header)
-    for item in rows:
-        encoded = line([item[1].get(c, "") for c in columns])
-        if chunk and size + len(encoded) > limit:
-            yield chunk, b"".join(parts)
-            chunk, parts, size = [], [header], len(header)
-        chunk.append(item)
-        parts.append(encoded)
+    sent: list[Sent] = []
+    upload: IO[bytes] | None = None
+    size = 0
+    for i in todo:
+        cells = _csv_cells(records[i], key_field)
+        encoded = line([cells.get(c, "") for c in columns])
+        if upload is not None and sent and size + len(encoded) > limit:
+            yield sent, upload
+            upload = None
+        if upload is None:
+            upload = tempfile.TemporaryFile()  # handed over open: the caller closes (removes) it
+            upload.write(header)
+            sent, size = [], len(header)
+        upload.write(encoded)
+        sent.append((i, cells[key_field]))
         size += len(encoded)
-    if chunk:
-        yield chunk, b"".join(parts)
+    if upload is not None and sent:
+        yield sent, upload
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Text lines (each with its ``\n``) of a UTF-8 byte stream cut anywhere: what ``csv.reader``
+    reads, a quoted value's own line breaks included (the reader joins those lines itself). Only
+    ``\n`` ends a line: ``str.splitlines`` would also cut at ``\u2028`` and the like inside a value."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    rest = ""
+    for chunk in chunks:
+        text = rest + decoder.decode(chunk)
+        start = 0
+        while (end := text.find("\n", start)) >= 0:
+            yield text[start : end + 1]
+            start = end + 1
+        rest = text[start:]
+    rest += decoder.decode(b"", final=True)
+    if rest:
+        yield rest
+
+
+def _column_at(header: list[str], lowered: list[str], name: str) -> int | None:
+    if name in header:
+        return header.index(name)
+    return lowered.index(name.lower()) if name.lower() in lowered else None
 
 
 def _join_bulk_results(
-    rows: list[tuple[int, dict[str, str]]],
+    sent: list[Sent],
     keys: list[str],
-    key_field: str,
-    successes: list[dict[str, str]],
-    failures: list[dict[str, str]],
-    unprocessed: list[dict[str, str]],
+    successes: list[tuple[str | None, ...]],
+    failures: list[tuple[str | None, ...]],
+    unprocessed: list[tuple[str | None, ...]],
     job_error: str,
     *,
     upsert: bool,
 ) -> dict[int, RecordResult]:
     """Bulk results come back in no particular order: match them to inputs on the key column.
 
-    Exact key match first, then case-insensitive (external ids are usually case-insensitive,
-    and Salesforce may echo a normalised value); repeated keys are matched in input order.
+    Each result row starts with its key cell (``successes``: key, ``sf__Id``, ``sf__Created``;
+    ``failures``: key, ``sf__Id``, ``sf__Error``; ``unprocessed``: key). Exact key match first,
+    then case-insensitive (external ids are usually case-insensitive, and Salesforce may echo a
+    normalised value); repeated keys are matched in input order.
     """
-    exact: dict[str, deque[int]] = {}
-    folded: dict[str, deque[int]] = {}
-    for i, row in rows:
-        value = row.get(key_field, "")
-        exact.setdefault(value, deque()).append(i)
-        folded.setdefault(value.lower(), deque()).append(i)
+    # A list per key, not a deque: most keys are sent once, and 100,000 deques weigh ~60 MB each way.
+    exact: dict[str, list[int]] = {}
+    for i, value in sent:
+        exact.setdefault(value, []).append(i)
+    folded: dict[str, list[int]] | None = None  # built on the first key not echoed exactly
     taken: set[int] = set()
 
-    def take(result_row: dict[str, str]) -> int | None:
-        value = _get_ci(result_row, key_field)
-        if value is None:
-            return None
-        for queue in (exact.get(value), folded.get(value.lower())):
-            while queue:
-                i = queue.popleft()
-                if i not in taken:
-                    taken.add(i)
-                    return i
+    def first_free(queue: list[int] | None) -> int | None:
+        while queue:
+            i = queue.pop(0)
+            if i not in taken:
+                taken.add(i)
+                return i
         return None
 
+    def take(value: str | None) -> int | None:
+        nonlocal folded
+        if value is None:
+            return None
+        i = first_free(exact.get(value))
+        if i is None:
+            if folded is None:
+                folded = {}
+                for j, v in sent:
+                    if j not in taken:
+                        folded.setdefault(v.lower(), []).append(j)
+            i = first_free(folded.get(value.lower()))
+        return i
+
     out: dict[int, RecordResult] = {}
-    for r in successes:
-        j = take(r)
+    for key, crm_id, created in successes:
+        j = take(key)
         if j is not None:
-            out[j] = RecordResult(keys[j], True, crm_id=r.get("sf__Id") or None,
-                                  created=upsert and (r.get("sf__Created") or "").lower() == "true")
-    for r in failures:
-        j = take(r)
+            out[j] = RecordResult(keys[j], True, crm_id=crm_id or None,
+                                  created=upsert and (created or "").lower() == "true")
+    for key, crm_id, error in failures:
+        j = take(key)
         if j is not None:
-            code, message, fields = parse_bulk_error(r.get("sf__Error", ""))
-            out[j] = RecordResult(keys[j], False, crm_id=r.get("sf__Id") or None, error_code=code,
+            code, message, fields = parse_bulk_error(error or "")
+            out[j] = RecordResult(keys[j], False, crm_id=crm_id or None, error_code=code,
                                   message=message or None, fields=fields)
-    for r in unprocessed:
-        j = take(r)
+    for (key, *_) in unprocessed:
+        j = take(key)
         if j is not None:
             out[j] = RecordResult(keys[j], False, error_code="BULK_UNPROCESSED", message=job_error)
-    for i, _ in rows:
+    for i, _ in sent:
         if i not in out:
             out[i] = RecordResult(keys[i], False, error_code="NO_RESULT",
                                   message=f"the Bulk job reported nothing for this record ({job_error})")
     return out
-
-
-def _get_ci(row: Mapping[str, str], name: str) -> str | None:
-    if name in row:
-        return row[name]
-    lowered = name.lower()
-    for k, v in row.items():
-        if k is not None and k.lower() == lowered:
-            return v
-    return None

@@ -21,7 +21,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import requests
 from simple_salesforce import Salesforce
@@ -116,11 +116,18 @@ class SalesforceTransport(ReportsProgress):
         *,
         params: dict[str, str] | None = None,
         json_body: Any = None,
-        data: bytes | None = None,
+        data: bytes | IO[bytes] | None = None,
         content_type: str | None = None,
         accept: str = "application/json",
+        stream: bool = False,
     ) -> requests.Response:
-        """One HTTP call; any answer but 2xx becomes an error of our tree, never the SDK's."""
+        """One HTTP call; any answer but 2xx becomes an error of our tree, never the SDK's.
+
+        ``data`` may be an open binary file: ``requests`` sends it from where it stands, block by
+        block, with its length as ``Content-Length`` (a Bulk upload is never held in memory whole).
+        With ``stream`` the answer's body is left unread, for the caller to read piece by piece and
+        close (a 2xx only: an error's body is read here, as always).
+        """
         if path.startswith("/"):
             url = f"https://{self.sf.sf_instance}{path}"
         else:
@@ -136,7 +143,7 @@ class SalesforceTransport(ReportsProgress):
             self.budget.acquire()  # ApiBudgetReserved: the call would spend the other integrations' share
         try:
             resp = self.sf.session.request(method, url, params=params, data=data, headers=headers,
-                                           timeout=self._timeout)
+                                           timeout=self._timeout, stream=stream)
         except requests.exceptions.SSLError as exc:
             raise CrmError(f"{what}: TLS verification of {origin(url)} failed ({type(exc).__name__}); check "
                            "SALESFORCE_CA_BUNDLE (the CA that signed the server's certificate)",

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from connectors.crm import FieldInfo, FieldKind, FieldSpec
+from connectors.salesforce.soql import check_identifier
 
 # -- values ------------------------------------------------------------------------------
 
@@ -55,6 +56,28 @@ def to_wire(field: str, value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     raise InvalidValue(field, f"values of type {type(value).__name__} are not supported")
+
+
+def prepare_record(record: Mapping[str, Any], key_field: str) -> dict[str, Any]:
+    """Validated field names and wire values; the key field first. Raises :class:`InvalidValue`.
+
+    What both write paths send (sObject Collections JSON, Bulk CSV cells): a record that fails
+    here fails alone, before any call.
+    """
+    out: dict[str, Any] = {}
+    key_value = None
+    for name, value in record.items():
+        try:
+            check_identifier(name, "field name")
+        except ValueError as exc:
+            raise InvalidValue(str(name), "not a valid Salesforce field name", code="INVALID_FIELD") from exc
+        if name.lower() == key_field.lower():
+            key_value = to_wire(key_field, value)
+            continue
+        out[name] = to_wire(name, value)
+    if key_value is None or key_value == "":
+        raise InvalidValue(key_field, "the record has no value for its key field", code="MISSING_KEY")
+    return {key_field: key_value, **out}
 
 
 #: Bulk API 2.0 writes ``#N/A`` to blank a field; an empty cell leaves the field unchanged.

@@ -18,7 +18,7 @@ from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError, 
 from connectors.salesforce.bulk import SalesforceBulk
 from connectors.salesforce.soql import check_identifier
 from connectors.salesforce.transport import CRM, RETRYABLE_RECORD_CODES
-from connectors.salesforce.wire import InvalidValue, to_wire
+from connectors.salesforce.wire import InvalidValue, prepare_record
 
 #: sObject Collections take at most 200 records a call.
 COLLECTION_SIZE = 200
@@ -57,16 +57,19 @@ class SalesforceWrites(SalesforceBulk):
             raise ValueError(f"{len(records)} records but {len(keys)} keys")
         results: list[RecordResult | None] = [None] * len(records)
         key_field = external_id_field or "Id"
-        prepared: list[tuple[int, dict[str, Any]]] = []
-        for i, record in enumerate(records):
-            try:
-                prepared.append((i, _prepare(record, key_field)))
-            except InvalidValue as exc:
-                results[i] = RecordResult(keys[i], False, error_code=exc.code, message=str(exc), fields=(exc.field,))
         if len(records) >= self.bulk_threshold:
-            self._write_bulk(sobject, external_id_field, prepared, keys, results)
-        elif prepared:
-            self._write_collections(sobject, external_id_field, prepared, keys, results)
+            # Checked and turned into CSV row by row there: no prepared copy of every record.
+            self._write_bulk(sobject, external_id_field, records, keys, results)
+        else:
+            prepared: list[tuple[int, dict[str, Any]]] = []
+            for i, record in enumerate(records):
+                try:
+                    prepared.append((i, prepare_record(record, key_field)))
+                except InvalidValue as exc:
+                    results[i] = RecordResult(keys[i], False, error_code=exc.code, message=str(exc),
+                                              fields=(exc.field,))
+            if prepared:
+                self._write_collections(sobject, external_id_field, prepared, keys, results)
         return [
             r if r is not None else RecordResult(keys[i], False, error_code="NO_RESULT",
                                                  message="Salesforce returned no result for this record")
@@ -171,24 +174,6 @@ class SalesforceWrites(SalesforceBulk):
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _prepare(record: Mapping[str, Any], key_field: str) -> dict[str, Any]:
-    """Validated field names and wire values; the key field first. Raises :class:`InvalidValue`."""
-    out: dict[str, Any] = {}
-    key_value = None
-    for name, value in record.items():
-        try:
-            check_identifier(name, "field name")
-        except ValueError as exc:
-            raise InvalidValue(str(name), "not a valid Salesforce field name", code="INVALID_FIELD") from exc
-        if name.lower() == key_field.lower():
-            key_value = to_wire(key_field, value)
-            continue
-        out[name] = to_wire(name, value)
-    if key_value is None or key_value == "":
-        raise InvalidValue(key_field, "the record has no value for its key field", code="MISSING_KEY")
-    return {key_field: key_value, **out}
 
 
 def _collection_record(sobject: str, payload: dict[str, Any], external_id_field: str | None) -> dict[str, Any]:

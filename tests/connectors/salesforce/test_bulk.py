@@ -77,8 +77,9 @@ def test_bulk_jobs_are_cut_by_the_bytes_of_their_csv_not_a_record_count(
     bulk = SalesforceConnector(sf, bulk_threshold=5, sleep=sleeps.append)
     bulk.bulk_csv_limit = 4_000  # Salesforce's is 100 MB: the same cut, at a size a test can reach
     uploads: list[int] = []
-    sf.session.hooks["response"].append(
-        lambda r, *a, **k: uploads.append(len(r.request.body)) if r.request.method == "PUT" else None)
+    sf.session.hooks["response"].append(  # the upload streams from a file: its size is its Content-Length
+        lambda r, *a, **k: uploads.append(int(r.request.headers["Content-Length"])) if r.request.method == "PUT"
+        else None)
     emails = [f"size{i:03d}@bulk.io" for i in range(60)]
     records = [_lead(e, Title=("é" * 90 if i < 20 else "Buyer")) for i, e in enumerate(emails)]  # 2 bytes a char
     results = bulk.upsert("Lead", KEY, records, emails)
@@ -88,3 +89,60 @@ def test_bulk_jobs_are_cut_by_the_bytes_of_their_csv_not_a_record_count(
     assert all(n > 4_000 - 300 for n in uploads[:-1])  # and each full: the next row (< 300 bytes) did not fit
     rows = sf.query_all("SELECT Email FROM Lead WHERE Email LIKE 'size%@bulk.io'")["records"]
     assert len(rows) == 60
+
+
+def test_a_bulk_upload_streams_from_a_file_and_its_results_are_read_again_after_a_reset(
+    keyed: SalesforceConnector, sf, sandbox_clean, sleeps: list[float],
+) -> None:
+    """The job's CSV goes as a file (sent block by block, never one ``bytes`` of the whole job),
+    and a results answer whose connection breaks is read again from its start: every record
+    joined to the Id Salesforce holds for it."""
+    bulk = SalesforceConnector(sf, bulk_threshold=5, sleep=sleeps.append)
+    bodies: list[object] = []
+    sf.session.hooks["response"].append(lambda r, *a, **k: bodies.append(r.request.body)
+                                        if r.request.method == "PUT" else None)
+    sandbox_clean.admin("salesforce", "POST", "faults", {
+        "kind": "reset", "method": "GET", "path": "successfulResults", "count": 1})
+    emails = [f"st{i:02d}@bulk.io" for i in range(8)]
+    results = bulk.upsert("Lead", KEY, [_lead(e, Title='say "hi",\nthere') for e in emails], emails)
+    assert all(r.ok and r.created for r in results), results
+    assert len(bodies) == 1 and not isinstance(bodies[0], bytes | str) and hasattr(bodies[0], "read")
+    assert sandbox_clean.calls("salesforce")["by_endpoint"]["GET jobs/ingest/results"] >= 3  # one read twice
+    held = {r["Email"]: r for r in sf.query_all("SELECT Id, Email, Title FROM Lead WHERE Email LIKE 'st%@bulk.io'")
+            ["records"]}
+    assert [held[e]["Id"] for e in emails] == [r.crm_id for r in results]
+    assert {r["Title"] for r in held.values()} == {'say "hi",\nthere'}
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64])
+def test_results_csv_read_in_pieces_reads_as_a_whole(size: int) -> None:
+    """Cut anywhere (inside a quoted line break, a two-byte character, the BOM), a results answer
+    gives ``csv`` the same rows as the whole text does; a line separator inside a value is no line end."""
+    import csv
+    import io
+
+    from connectors.salesforce.bulk import _lines
+
+    text = '\ufeffsf__Id,sf__Created,Email,Title\r\n00Q1,true,é@x.io,"a\nb, ""c"""\n00Q2,false,z@x.io,a\u2028b\n'
+    data = text.encode("utf-8")
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    whole = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    assert list(csv.reader(_lines(pieces))) == whole
+    assert whole[1:] == [["00Q1", "true", "é@x.io", 'a\nb, "c"'], ["00Q2", "false", "z@x.io", "a\u2028b"]]
+
+
+def test_bulk_results_join_back_by_key_exactly_then_case_insensitively_repeats_in_order() -> None:
+    """Results come in any order and may echo an external id in another case; a key sent twice
+    takes its results in input order; a record no result names is NO_RESULT, never lost."""
+    from connectors.salesforce.bulk import _join_bulk_results
+
+    sent = [(0, "a@x.io"), (1, "B@x.io"), (2, "a@x.io"), (3, "c@x.io"), (5, "d@x.io")]
+    keys = ["k0", "k1", "k2", "k3", "k4", "k5"]
+    successes = [("b@x.io", "00Q1", "true"), ("a@x.io", "00Q0", "true"), ("A@X.IO", "00Q2", "false")]
+    failures = [("c@x.io", "", "STRING_TOO_LONG:Title: data value too large:Title --")]
+    out = _join_bulk_results(sent, keys, successes, failures, [], "ended", upsert=True)
+    assert (out[0].crm_id, out[0].created) == ("00Q0", True)
+    assert (out[1].crm_id, out[1].key) == ("00Q1", "k1")
+    assert (out[2].crm_id, out[2].created) == ("00Q2", False)
+    assert (out[3].ok, out[3].error_code, out[3].fields) == (False, "STRING_TOO_LONG", ("Title",))
+    assert (out[5].ok, out[5].error_code) == (False, "NO_RESULT") and 4 not in out
