@@ -8,7 +8,8 @@ Salesforce's side, so 100 MB raw: Bulk API 2.0 Developer Guide, "Upload Job Data
 developer.salesforce.com/docs/platform/api-asynch/guide/upload-job-data.html), and the file is kept
 until the job's results are in, as that page advises. The SDK's own ``bulk2.upload_job_data`` takes
 the CSV as one ``str`` and encodes it whole; going through our transport instead keeps memory
-bounded by a row, not by a job: no list of CSV rows, no job-sized ``bytes``.
+bounded by a row, not by a job: no list of CSV rows, no job-sized ``bytes``. Jobs run one after
+the other, so at most one job's file (100 MB at most) is on the temporary disk (``TMPDIR``) at a time.
 
 Create, upload, close as one unit (started again whole after a transient failure), then polls
 until the job ends; its successful, failed and unprocessed results are read as streams and only
