@@ -106,8 +106,9 @@ class Warehouse:
             self._engine = sa.create_engine(self.url, **options)
         except (sa.exc.NoSuchModuleError, ImportError) as exc:
             raise self._missing_driver(exc) from None
-        #: Rows brought back into this process by :meth:`stream` (the diff's returned rows), so a
-        #: run can show that what the warehouse kept never left it.
+        #: Rows brought back into this process (:meth:`stream`, :meth:`frame`, :meth:`read_model`):
+        #: the diff's returned rows and whatever else was read, so a run can show that what the
+        #: warehouse kept never left it.
         self.rows_fetched = 0
 
     @classmethod
@@ -161,6 +162,7 @@ class Warehouse:
                 table = self._fetch_arrow(conn, query)
         except self._errors as exc:
             raise self._read_error(model, name, schema, exc) from exc
+        self.rows_fetched += table.num_rows
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
 
     def columns(self, name: str, schema: str | None = None) -> list[str]:
