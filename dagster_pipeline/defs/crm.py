@@ -283,7 +283,7 @@ def build_sync_asset(workflow: str, crm_kinds: set[str], pool: str | None = None
                 context.add_asset_metadata(outcome_metadata(shown, unchanged), partition_key=partition_key)
         meta = run_metadata(result, window) if window else result_metadata(result)
         # What left the warehouse for this run: the rows that changed (and a few counts), never a model.
-        meta["run_rows_fetched"] = MetadataValue.int(wh.rows_fetched)
+        meta["run_rows_fetched"] = MetadataValue.int(wh.rows_fetched + wh.rows_read)
         return MaterializeResult(
             metadata=meta,
             check_results=[AssetCheckResult(
