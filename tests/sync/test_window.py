@@ -106,8 +106,8 @@ def _log(rows: list[tuple[str, str, str, str, str | None]], run_id: str = RUN, w
                           "changed_fields": None, "message": None} for o, k, a, s, r in rows], schema=LOG_SCHEMA)
 
 
-@pytest.fixture(params=["duckdb", "snowflake"], scope="module")
-def warehouse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+@pytest.fixture(params=["duckdb", "snowflake"])
+def wide_warehouse(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     """The wide models as dbt would build them, the key map a run made of them, and a run's sync log."""
     import fakesnow
 
@@ -116,7 +116,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     from dagster_pipeline.sync.state import KEYS_SCHEMA, KEYS_TABLE, LOG_TABLE, SCHEMA
 
     with fakesnow.patch():
-        wh = (Warehouse(f"duckdb:///{tmp_path_factory.mktemp('window') / 'w.duckdb'}") if request.param == "duckdb"
+        wh = (Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") if request.param == "duckdb"
               else Warehouse("snowflake://writer:secret@acct/analytics/public"))
         wh.append("sync_website_visitor__persons", WIDE, schema="syncs")
         wh.append("sync_website_visitor__companies", WIDE_COMPANIES, schema="syncs")
@@ -134,30 +134,30 @@ MODELS = {"person": ("syncs", "sync_website_visitor__persons"), "company": ("syn
 
 
 @pytest.mark.parametrize(("first", "last"), [(D, D), (DAY_BEFORE, D), (BEFORE, BEFORE), (NEXT, NEXT)])
-def test_the_warehouse_selects_the_window_as_the_polars_rule_does(warehouse: Any, first: dt.date,
+def test_the_warehouse_selects_the_window_as_the_polars_rule_does(wide_warehouse: Any, first: dt.date,
                                                                   last: dt.date) -> None:
     from dagster_pipeline.sync.window import stage_window
 
     scratch: list[tuple[str, str]] = []
-    staged = stage_window(warehouse, "t", dict(MODELS), first, last, scratch=scratch)
+    staged = stage_window(wide_warehouse, "t", dict(MODELS), first, last, scratch=scratch)
     try:
-        got_p = warehouse.read_model(staged["person"][1], schema=staged["person"][0])
-        got_c = warehouse.read_model(staged["company"][1], schema=staged["company"][0])
+        got_p = wide_warehouse.read_model(staged["person"][1], schema=staged["person"][0])
+        got_c = wide_warehouse.read_model(staged["company"][1], schema=staged["company"][0])
     finally:
         for schema, table in scratch:
-            warehouse.drop(table, schema=schema)
+            wide_warehouse.drop(table, schema=schema)
     want_p, want_c = select_window(WIDE, WIDE_COMPANIES, first, last)
     assert got_p.equals(want_p) and sorted(got_c["domain"]) == sorted(want_c["domain"])
     assert [t for _, t in scratch] == ["window_t_person", "window_t_company"]
-    assert not warehouse.table_exists("window_t_person", schema="writeback")
+    assert not wide_warehouse.table_exists("window_t_person", schema="writeback")
 
 
-def test_the_warehouse_counts_each_outcome_on_its_day_without_returning_the_unchanged_rows(warehouse: Any) -> None:
+def test_the_warehouse_counts_each_outcome_on_its_day_without_returning_the_unchanged_rows(wide_warehouse: Any) -> None:
     from dagster_pipeline.sync.window import WindowSql, outcomes_by_day
 
     first, last = DAY_BEFORE, D
-    before = warehouse.rows_fetched
-    by_day = outcomes_by_day(WindowSql.of(warehouse, first, last, **MODELS), run_id=RUN, workflow=WF,
+    before = wide_warehouse.rows_fetched
+    by_day = outcomes_by_day(WindowSql.of(wide_warehouse, first, last, **MODELS), run_id=RUN, workflow=WF,
                              own_log=_log(LOG))
     assert list(by_day) == [DAY_BEFORE, D]
     shown = {day: sorted(part["key"]) for day, (part, _) in by_day.items()}
@@ -167,7 +167,7 @@ def test_the_warehouse_counts_each_outcome_on_its_day_without_returning_the_unch
         DAY_BEFORE: {"Account": 1},          # norm.io, by its key (https://www.norm.io/ in the model)
         D: {"Lead": 2, "Account": 2}}        # acme.io and big.io pulled in by their persons: their latest day
     # Back in Python: the days of the four shown keys that have one, and one count per (day, object).
-    assert warehouse.rows_fetched - before == 3 + 3
+    assert wide_warehouse.rows_fetched - before == 3 + 3
     # The polars rule agrees on every key it can name (it names norm.io by neither spelling: the last day).
     p, c = select_window(WIDE, WIDE_COMPANIES, first, last)
     without_norm = {DAY_BEFORE: {}, D: {"Lead": 2, "Account": 2}}
@@ -175,3 +175,41 @@ def test_the_warehouse_counts_each_outcome_on_its_day_without_returning_the_unch
         assert sorted(part.filter(pl.col("action") != "unchanged")["key"]) == shown[day]
         plain = part.filter((pl.col("action") == "unchanged") & (pl.col("key") != "norm.io"))
         assert dict(plain.group_by("object").len().iter_rows()) == without_norm[day]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake"])
+def test_a_windowed_run_writes_exactly_its_days_records_and_leaves_no_scratch_table(
+        sf: Any, dialect: str, tmp_path: Any) -> None:
+    """``run_workflow(window=…)`` end to end: the CRM holds the window's records, read back through the SDK."""
+    import fakesnow
+
+    from connectors.salesforce.api import SalesforceConnector
+    from connectors.warehouse import Warehouse
+    from dagster_pipeline.sync.engine import run_workflow
+    from dagster_pipeline.sync.settings import parse_settings
+    from dagster_pipeline.sync.setup import run_setup
+    from dagster_pipeline.sync.state import SyncStore
+    from tests.sync.frames import companies as company_frame
+    from tests.sync.frames import company, person
+    from tests.sync.frames import persons as person_frame
+
+    people = person_frame(person("in@acme.io", "acme.io", activity_date=D),
+                          person("out@old.io", "old.io", activity_date=BEFORE),
+                          person("next@soft.io", "soft.io", activity_date=NEXT))
+    firms = company_frame(company("acme.io", activity_date=BEFORE), company("old.io", activity_date=BEFORE),
+                          company("soft.io", activity_date=D), company("busy.io", activity_date=DAY_BEFORE))
+    settings = parse_settings({"crm": "salesforce"})
+    with fakesnow.patch():
+        wh = (Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") if dialect == "duckdb"
+              else Warehouse("snowflake://writer:secret@acct/analytics/public"))
+        run_setup(settings, SalesforceConnector(sf), store=SyncStore(wh))
+        result = run_workflow("website_visitor", settings, wh, SalesforceConnector(sf), mode="sync", run_id="w1",
+                              persons=people, companies=firms, window=(D, D))
+        left = [t for t in ("input_w1_person", "input_w1_company", "window_w1_person", "window_w1_company")
+                if wh.table_exists(t, schema="writeback")]
+        wh.close()
+    assert (result.summary["Lead"].created, result.summary["Account"].created) == (1, 2)
+    assert {r["Email"] for r in sf.query_all("SELECT Email FROM Lead")["records"]} == {"in@acme.io"}
+    accounts = sf.query_all("SELECT Warmly_Sync_Key__c FROM Account")["records"]
+    assert {a["Warmly_Sync_Key__c"] for a in accounts} == {"acme.io", "soft.io"}  # its day's, and its person's
+    assert left == []
