@@ -190,6 +190,8 @@ def _stage_inputs(warehouse: Any, run_id: str, workflow: str, scratch: list[tupl
     rows of its days into scratch tables in the warehouse (:func:`~dagster_pipeline.sync.window.stage_window`).
     Every scratch table is added to ``scratch`` as it is made, for the caller to drop.
     """
+    # Named by run and workflow: one Dagster run may sync several workflows, and its run id is theirs.
+    tag = f"{run_id}_{workflow}"
     schema = getattr(warehouse, "sync_schema", SYNC_SCHEMA)
     out: dict[str, tuple[str, str]] = {"company": (schema, sync_model(workflow, "company")),
                                        "person": (schema, sync_model(workflow, "person"))}
@@ -197,14 +199,14 @@ def _stage_inputs(warehouse: Any, run_id: str, workflow: str, scratch: list[tupl
         if frame is None:
             continue
         entity = "company" if name == "companies" else "person"
-        table = f"input_{run_id}_{entity}"
+        table = f"input_{tag}_{entity}"
         warehouse.drop(table, schema=SCHEMA)
         scratch.append((SCHEMA, table))
         frame = frame.with_columns(pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if t == pl.Null)
         warehouse.append(table, frame, schema=SCHEMA)
         out[entity] = (SCHEMA, table)
     if window is not None:
-        out = stage_window(warehouse, run_id, out, *window, scratch=scratch)
+        out = stage_window(warehouse, tag, out, *window, scratch=scratch)
     return out
 
 

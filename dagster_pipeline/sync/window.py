@@ -91,8 +91,8 @@ def log_by_day(log: pl.DataFrame, days: pl.DataFrame, first: dt.date, last: dt.d
 #: polars rule above does. Passed as a bound parameter, like the dates.
 WHITESPACE = (" \t\n\x0b\x0c\r\x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B))
               + "\u2028\u2029\u202f\u205f\u3000")
-#: The scratch tables a windowed run reads: ``writeback.window_<run id>_<entity>``.
-WINDOW_TABLE = "window_{run_id}_{entity}"
+#: The scratch tables a windowed run reads: ``writeback.window_<run id>_<workflow>_<entity>``.
+WINDOW_TABLE = "window_{tag}_{entity}"
 
 
 @dataclass(frozen=True)
@@ -188,10 +188,11 @@ w_days as (select key, max(day) as day from w_all where key is not null and key 
            group by key)"""
 
 
-def stage_window(wh: Any, run_id: str, sources: dict[str, tuple[str, str]], first: dt.date, last: dt.date,
+def stage_window(wh: Any, tag: str, sources: dict[str, tuple[str, str]], first: dt.date, last: dt.date,
                  scratch: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
     """Copy the window's rows of both models into scratch tables in the warehouse (``CREATE TABLE
-    … AS SELECT``); ``entity -> (schema, table)`` for the diff to read like any model.
+    … AS SELECT``) named by ``tag`` (run id and workflow); ``entity -> (schema, table)`` for the
+    diff to read like any model.
 
     A table, not a view: the diff reads each model several times (key map, fingerprint, counts),
     and a copy is one snapshot of the window for the whole run, selected once. Each table is added
@@ -201,7 +202,7 @@ def stage_window(wh: Any, run_id: str, sources: dict[str, tuple[str, str]], firs
     wh.append(KEYS_TABLE, pl.DataFrame(schema=KEYS_SCHEMA), schema=SCHEMA)  # the schema exists from here on
     out: dict[str, tuple[str, str]] = {}
     for entity in ("person", "company"):  # persons first: the companies' selection reads them
-        table = WINDOW_TABLE.format(run_id=run_id, entity=entity)
+        table = WINDOW_TABLE.format(tag=tag, entity=entity)
         wh.drop(table, schema=SCHEMA)
         scratch.append((SCHEMA, table))
         select = w.persons() if entity == "person" else w.companies(w._t(*out["person"]))

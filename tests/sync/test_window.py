@@ -205,8 +205,9 @@ def test_a_windowed_run_writes_exactly_its_days_records_and_leaves_no_scratch_ta
         run_setup(settings, SalesforceConnector(sf), store=SyncStore(wh))
         result = run_workflow("website_visitor", settings, wh, SalesforceConnector(sf), mode="sync", run_id="w1",
                               persons=people, companies=firms, window=(D, D))
-        left = [t for t in ("input_w1_person", "input_w1_company", "window_w1_person", "window_w1_company")
-                if wh.table_exists(t, schema="writeback")]
+        made = [f"{kind}_w1_website_visitor_{entity}" for kind in ("input", "window")
+                for entity in ("person", "company")]
+        left = [t for t in made if wh.table_exists(t, schema="writeback")]
         wh.close()
     assert (result.summary["Lead"].created, result.summary["Account"].created) == (1, 2)
     assert {r["Email"] for r in sf.query_all("SELECT Email FROM Lead")["records"]} == {"in@acme.io"}
