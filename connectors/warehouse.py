@@ -106,9 +106,12 @@ class Warehouse:
             self._engine = sa.create_engine(self.url, **options)
         except (sa.exc.NoSuchModuleError, ImportError) as exc:
             raise self._missing_driver(exc) from None
-        #: Rows brought back into this process by :meth:`stream` (the diff's returned rows), so a
-        #: run can show that what the warehouse kept never left it.
+        #: Rows brought back into this process by :meth:`stream` and :meth:`frame` (the diff's
+        #: returned rows), so a run can show that what the warehouse kept never left it.
         self.rows_fetched = 0
+        #: Rows of whole tables read by :meth:`read_model` (a sync model, the product's own small
+        #: tables), kept apart so a run can also show it read no model into Python.
+        self.rows_read = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Warehouse:
@@ -161,6 +164,7 @@ class Warehouse:
                 table = self._fetch_arrow(conn, query)
         except self._errors as exc:
             raise self._read_error(model, name, schema, exc) from exc
+        self.rows_read += table.num_rows
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
 
     def columns(self, name: str, schema: str | None = None) -> list[str]:

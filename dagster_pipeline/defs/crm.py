@@ -45,9 +45,9 @@ from dagster_pipeline.defs.resources import CrmResource, WarehouseResource
 from dagster_pipeline.sync.catalog import OBJECTS, sync_model
 from dagster_pipeline.sync.engine import WorkflowResult, run_workflow
 from dagster_pipeline.sync.gate import field_gap
-from dagster_pipeline.sync.outcomes import summarise
+from dagster_pipeline.sync.outcomes import ObjectSummary, summarise
 from dagster_pipeline.sync.settings import CRMS, WORKFLOWS, load_settings
-from dagster_pipeline.sync.window import log_by_day, record_days, select_window
+from dagster_pipeline.sync.window import WindowSql, outcomes_by_day
 
 OWNERS = ["team:revops-data"]
 GROUP = "crm_sync"
@@ -141,13 +141,18 @@ def failed_records(log: pl.DataFrame, limit: int = FAILED_ROWS) -> MetadataValue
     )
 
 
-def outcome_metadata(log: pl.DataFrame) -> dict[str, Any]:
+def outcome_metadata(log: pl.DataFrame, unchanged: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Counts of a set of outcome rows (a run, or one day of it), as integers Dagster plots.
 
     Totals by action (``created`` …), the same per CRM object (``Lead created`` …), and per reason
     (``Lead skipped: create_disabled``, ``Contact failed: UNABLE_TO_LOCK_ROW``, ``Lead drift: Title``).
+    ``unchanged`` adds ``unchanged`` rows counted elsewhere (per CRM object): the rows the warehouse
+    kept, which are counted there and never read back (:attr:`WorkflowResult.held`).
     """
     summary = summarise(log)
+    for obj, n in (unchanged or {}).items():
+        summary.setdefault(obj, ObjectSummary()).unchanged += n
+    summary = dict(sorted(summary.items()))
     meta: dict[str, Any] = {}
     per_object: dict[str, int] = {}
     totals = dict.fromkeys(("created", "updated", "unchanged", "skipped", "failed"), 0)
@@ -195,13 +200,18 @@ def ramp_metadata(result: WorkflowResult) -> dict[str, Any]:
             "ramp_active": MetadataValue.int(1 if ramp["active"] else 0)}
 
 
+def _held(result: WorkflowResult) -> dict[str, int]:
+    """The unchanged rows the warehouse kept, per CRM object: counted there, never read back."""
+    return dict(result.held.counts) if result.held is not None else {}
+
+
 def result_metadata(result: WorkflowResult) -> dict[str, Any]:
     """The metadata of a run without partitions: its counts and its run-wide facts."""
-    return {**outcome_metadata(result.log), **run_metadata(result, None)}
+    return {**outcome_metadata(result.own_log, _held(result)), **run_metadata(result, None)}
 
 
 def _failure_rate(result: WorkflowResult) -> float:
-    total = result.log.height
+    total = result.own_log.height + sum(_held(result).values())
     return (result.failed / total) if total else 0.0
 
 
@@ -255,24 +265,27 @@ def build_sync_asset(workflow: str, crm_kinds: set[str], pool: str | None = None
     def _sync(context: AssetExecutionContext, warehouse: WarehouseResource, crm: CrmResource) -> MaterializeResult:
         settings = crm.load_settings()
         wh = warehouse.get()
-        persons = wh.read_model(sync_model(workflow, "person"))
-        companies = wh.read_model(sync_model(workflow, "company"))
         window = run_window(context)
         reconcile = context.run.tags.get(RECONCILE_TAG) == "true"
-        if window:
-            persons, companies = select_window(persons, companies, *window)
-        # Dagster's run id is the sync log's: a run in the UI and its rows in writeback.sync_log share it.
+        # The models stay in the warehouse: the engine selects the window's rows there, and only
+        # the rows that changed come out. Dagster's run id is the sync log's: a run in the UI and
+        # its rows in writeback.sync_log share it.
         result = run_workflow(workflow, settings, wh, crm.connector(settings), mode="sync", run_id=context.run.run_id,
-                              persons=persons, companies=companies, full_refresh=reconcile)
+                              window=window, full_refresh=reconcile)
         rate = _failure_rate(result)
         context.log.info(f"{workflow}{' (reconcile)' if reconcile else ''}: {result.as_dict()['objects']}")
         if window:
-            by_day = log_by_day(result.log, record_days(persons, companies, *window), *window)
+            models = WindowSql.of(wh, *window, person=(wh.sync_schema, sync_model(workflow, "person")),
+                                  company=(wh.sync_schema, sync_model(workflow, "company")))
+            by_day = outcomes_by_day(models, run_id=result.run_id, workflow=workflow, own_log=result.own_log)
             for partition_key in context.partition_keys:
-                context.add_asset_metadata(outcome_metadata(by_day[partition_day(partition_key)]),
-                                           partition_key=partition_key)
+                shown, unchanged = by_day[partition_day(partition_key)]
+                context.add_asset_metadata(outcome_metadata(shown, unchanged), partition_key=partition_key)
+        meta = run_metadata(result, window) if window else result_metadata(result)
+        # What left the warehouse for this run: the rows that changed (and a few counts), never a model.
+        meta["run_rows_fetched"] = MetadataValue.int(wh.rows_fetched + wh.rows_read)
         return MaterializeResult(
-            metadata=run_metadata(result, window) if window else result_metadata(result),
+            metadata=meta,
             check_results=[AssetCheckResult(
                 check_name="failure_rate_below_threshold",
                 passed=rate <= MAX_FAILURE_RATE and not result.stopped,

@@ -74,6 +74,7 @@ from dagster_pipeline.sync.warehouse_diff import (
     Side,
     WarehouseDiff,
 )
+from dagster_pipeline.sync.window import stage_window
 
 
 @dataclass
@@ -139,6 +140,7 @@ def run_workflow(
     persons: pl.DataFrame | None = None,
     companies: pl.DataFrame | None = None,
     segment: str | None = None,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> WorkflowResult:
     """Plan or sync one workflow; every row of its two sync models gets exactly one outcome.
 
@@ -153,40 +155,58 @@ def run_workflow(
 
     ``progress`` receives the connector's reads, writes and Bulk polls batch by batch
     (:mod:`connectors.progress`) while this workflow runs.
+
+    ``window`` (first and last activity dates, inclusive) syncs only the records of those days
+    (:mod:`~dagster_pipeline.sync.window`), selected in the warehouse: the models are never read
+    into Python to be filtered, and "every row" above means every row of the window. ``persons``
+    / ``companies`` replace the models by frames (tests, a caller that built them); a window
+    applies to them as well.
     """
     run_id = run_id or uuid.uuid4().hex[:12]
     run_at = utcnow()
     store = SyncStore(warehouse)
     crm = settings.crm
     wh: Any = warehouse
-    scratch = _stage_inputs(wh, run_id, companies=companies, persons=persons)
+    scratch: list[tuple[str, str]] = []
     try:
+        sources = _stage_inputs(wh, run_id, workflow, scratch, window=window, companies=companies, persons=persons)
         return _run(workflow, settings, wh, store, connector, mode=mode, full_refresh=full_refresh, run_id=run_id,
                     run_at=run_at, progress=progress, sample_size=sample_size, segment=segment, crm=crm,
-                    sources={"company": scratch.get("company") or (SYNC_SCHEMA, sync_model(workflow, "company")),
-                             "person": scratch.get("person") or (SYNC_SCHEMA, sync_model(workflow, "person"))})
+                    sources=sources)
     finally:
-        for schema, table in scratch.values():
+        for schema, table in scratch:
             try:
                 wh.drop(table, schema=schema)
             except Exception:  # a scratch table left behind is harmless; the run's outcome is not
                 pass
 
 
+def _stage_inputs(warehouse: Any, run_id: str, workflow: str, scratch: list[tuple[str, str]], *,
+                  window: tuple[dt.date, dt.date] | None, **frames: pl.DataFrame | None) -> dict[str, tuple[str, str]]:
+    """Where the diff reads each sync model: ``entity -> (schema, table)``.
 
-def _stage_inputs(warehouse: Any, run_id: str, **frames: pl.DataFrame | None) -> dict[str, tuple[str, str]]:
-    """Sync models given as frames (tests, a caller that built them) are written to scratch tables,
-    so they take the same SQL path as the models dbt built: ``entity -> (schema, table)``."""
-    out: dict[str, tuple[str, str]] = {}
+    The models dbt built (in the warehouse's sync schema), unless given as frames: those are
+    written to scratch tables, so they take the same SQL path. A ``window`` then copies the
+    rows of its days into scratch tables in the warehouse (:func:`~dagster_pipeline.sync.window.stage_window`).
+    Every scratch table is added to ``scratch`` as it is made, for the caller to drop.
+    """
+    # Named by run and workflow: one Dagster run may sync several workflows, and its run id is theirs.
+    tag = f"{run_id}_{workflow}"
+    schema = getattr(warehouse, "sync_schema", SYNC_SCHEMA)
+    out: dict[str, tuple[str, str]] = {"company": (schema, sync_model(workflow, "company")),
+                                       "person": (schema, sync_model(workflow, "person"))}
     for name, frame in frames.items():
         if frame is None:
             continue
         entity = "company" if name == "companies" else "person"
-        table = f"input_{run_id}_{entity}"
+        table = f"input_{tag}_{entity}"
         warehouse.drop(table, schema=SCHEMA)
+        scratch.append((SCHEMA, table))
         frame = frame.with_columns(pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if t == pl.Null)
         warehouse.append(table, frame, schema=SCHEMA)
         out[entity] = (SCHEMA, table)
+    if window is not None:
+        out = stage_window(warehouse, tag, out, *window, scratch=scratch)
     return out
 
 
