@@ -280,7 +280,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         prof.enable()
     t0 = time.perf_counter()
     result = run_workflow(WORKFLOW, settings, warehouse, connector, mode=spec["mode"], persons=persons,
-                          companies=companies)
+                          companies=companies, full_refresh=bool(spec.get("full_refresh")))
     elapsed = time.perf_counter() - t0 - probe.overhead
     if prof is not None:
         prof.disable()
@@ -462,12 +462,13 @@ def sandbox_split(by_endpoint: dict[str, int]) -> tuple[int, int]:
     return sum(by_endpoint.values()) - reads, reads
 
 
-def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+def run_worker(spec: dict[str, Any], timeout: float, script: Path | None = None) -> dict[str, Any]:
+    """One measurement in a child process: ``script --worker SPEC`` (this script's, or another scenario's)."""
     label = f"{spec['crm']} {spec['kind']} {spec.get('persons', '')}".strip()
     print(f"… {label}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
+        proc = subprocess.run([sys.executable, str(script or Path(__file__).resolve()), "--worker", json.dumps(spec)],
                               cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         print(f"  {label}: gave up after {timeout:.0f}s", file=sys.stderr)
@@ -477,7 +478,7 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
         if line.startswith(RESULT_PREFIX):
             res = json.loads(line[len(RESULT_PREFIX):])
             res["process_seconds"] = round(wall, 1)
-            if "seconds" in res and res.get("kind") != "setup":
+            if "sandbox_by_endpoint" in res:
                 w, r = sandbox_split(res["sandbox_by_endpoint"])
                 print(f"  {res['seconds']:.1f}s, writes {w}, reads {r}, failed {res['failed']}, "
                       f"peak {res['peak_mb']:.0f} MB", file=sys.stderr, flush=True)

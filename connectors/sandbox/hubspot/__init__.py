@@ -18,6 +18,7 @@ One module per API area, so a handler is found under the name of what it serves.
 - ``limits``: authentication, the daily / ten-second / search limits and the usage headers;
 - ``scopes``: the scopes the token was granted (config ``scopes``), the 403 ``MISSING_SCOPES``
   answer, and the private-app token-info endpoint;
+- ``load``: the admin load of many records at once (``POST /__sandbox/load/{type}``);
 - ``objects``: object CRUD and batch read / create / update / upsert / archive;
 - ``search``: the search endpoint;
 - ``properties``: properties and property groups;

@@ -3,7 +3,8 @@
 It owns what belongs to no single area: the switches (``/__sandbox/config``), the SQLite schema
 with the default properties and groups, reset, the error bodies for unrouted paths and sandbox
 bugs, the route table that maps every emulated path to its handler, and the admin dump of an
-object type's records (``GET /__sandbox/records/{type}``).
+object type's records (``GET /__sandbox/records/{type}``); the admin load of many records at once
+(``POST /__sandbox/load/{type}``) is :mod:`.load`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from connectors.sandbox.hubspot.associations import AssociationsMixin
 from connectors.sandbox.hubspot.core import _flag
 from connectors.sandbox.hubspot.errors import ApiError, correlation_id
 from connectors.sandbox.hubspot.limits import LimitsMixin
+from connectors.sandbox.hubspot.load import LoadMixin
 from connectors.sandbox.hubspot.model import OBJECT_TYPES, default_groups, default_properties, resolve_type
 from connectors.sandbox.hubspot.objects import ObjectsMixin
 from connectors.sandbox.hubspot.properties import PropertiesMixin
@@ -27,7 +29,7 @@ from connectors.sandbox.hubspot.search import SEARCH_ROUTE, SearchMixin
 FIRST_ID = 30_000_000_001  # real HubSpot ids are past 2**31; so are ours
 
 
-class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, LimitsMixin):
+class HubSpotApp(LoadMixin, ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, LimitsMixin):
     """The HubSpot sandbox (see the package docstring)."""
 
     name = "hubspot"
@@ -215,6 +217,7 @@ class HubSpotApp(ObjectsMixin, SearchMixin, AssociationsMixin, PropertiesMixin, 
         for method, pattern, name, fn in routes:
             self.route(method, pattern, name)(self._guarded(fn))
         self.admin_route("GET", r"/records/(?P<otype>[^/]+)")(self.admin_records)
+        self.admin_route("POST", r"/load/(?P<otype>[^/]+)")(self.admin_load)
         self.admin_route("GET", r"/usage")(self.admin_usage)
         self.admin_route("DELETE", r"/usage")(self.admin_usage)
 

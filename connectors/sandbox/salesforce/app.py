@@ -16,6 +16,7 @@ call against a real class, with no protocol to keep in step by hand:
 Each endpoint mixin sits on the layer it needs: :class:`~.rest.RestMixin` and
 :class:`~.collections.CollectionsMixin` on the write path, :class:`~.bulk.BulkMixin` on the write
 path and SOQL, :class:`~.convert.LeadConvertMixin` (a rep converting a Lead) on the write path,
+:class:`~.load.LoadMixin` (many records at once, an admin route) on the write path,
 :class:`~.tooling.ToolingMixin` on SOQL, :class:`~.admin.AdminMixin` on the record reads,
 :class:`~.auth.OAuthMixin` on the state. :meth:`SalesforceApp._register` is the one place that maps
 every endpoint to its handler.
@@ -30,6 +31,7 @@ from connectors.sandbox.salesforce.auth import OAuthMixin
 from connectors.sandbox.salesforce.bulk import BulkMixin
 from connectors.sandbox.salesforce.collections import CollectionsMixin
 from connectors.sandbox.salesforce.convert import LeadConvertMixin
+from connectors.sandbox.salesforce.load import LoadMixin
 from connectors.sandbox.salesforce.query import QueryMixin
 from connectors.sandbox.salesforce.rest import RestMixin
 from connectors.sandbox.salesforce.tooling import ToolingMixin
@@ -39,8 +41,8 @@ V = r"/services/data/v(?P<v>\d{1,3}\.\d{1,2})"
 
 # QueryMixin comes after BulkMixin and ToolingMixin, which build on it: Python's method resolution
 # order must list a class after every class derived from it.
-class SalesforceApp(RestMixin, CollectionsMixin, LeadConvertMixin, BulkMixin, ToolingMixin, QueryMixin, OAuthMixin,
-                    AdminMixin):
+class SalesforceApp(RestMixin, CollectionsMixin, LeadConvertMixin, LoadMixin, BulkMixin, ToolingMixin, QueryMixin,
+                    OAuthMixin, AdminMixin):
     name = "salesforce"
 
     def __init__(self, db_path: Path, *, token: str) -> None:
@@ -111,3 +113,4 @@ class SalesforceApp(RestMixin, CollectionsMixin, LeadConvertMixin, BulkMixin, To
         r("GET", V + r"/tooling/query/?", "tooling/query")(self.tooling_query)
         self.admin_route("GET", r"/records/(?P<type>\w+)/?")(self.admin_records)
         self.admin_route("POST", r"/convert-lead/?")(self.admin_convert_lead)
+        self.admin_route("POST", r"/load/(?P<type>\w+)/?")(self.admin_load)
