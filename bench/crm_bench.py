@@ -95,10 +95,10 @@ class LoadingConnector:
         from connectors.crm import RecordResult
 
         if self._crm == "salesforce":
-            from connectors.salesforce.writes import _prepare
+            from connectors.salesforce.wire import prepare_record
 
             sobject, key_field, records, keys = args
-            rows = [_prepare(r, key_field) for r in records]  # the connector's own wire values
+            rows = [prepare_record(r, key_field) for r in records]  # the connector's own wire values
             ids = self._load(sobject, rows)
             return [RecordResult(k, True, crm_id=i, created=True) for k, i in zip(keys, ids, strict=True)]
         object_type, _, inputs = args
