@@ -170,7 +170,7 @@ class Probe:
     """Wall time spent in the connector's reads and writes and in the warehouse, and what was asked."""
 
     READS = ("describe", "find", "find_containing", "read", "search_in", "count_having", "search_having",
-             "search_containing", "associations", "count", "query_bulk")
+             "search_containing", "associations", "count", "query_bulk", "read_all", "count_all")
     WRITES = ("upsert", "update", "associate_default", "create_linked")
 
     def __init__(self, connector: Any, warehouse: Any) -> None:
@@ -208,7 +208,7 @@ def _describe_call(name: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, 
     out: dict[str, Any] = {"method": name, "object": args[0] if args else kwargs.get("sobject")}
     if name == "find":  # (sobject, match_field, values, fields)
         out.update(field=args[1], n=len(args[2]), where=kwargs.get("where"))
-    elif name == "read":  # (object_type, id_property, values, properties)
+    elif name in ("read", "read_all"):  # (object_type, id_property, values, properties)
         out.update(field=args[1], n=len(args[2]))
     elif name in ("search_in", "find_containing", "search_containing"):  # (object, field, values/needles, …)
         out.update(field=args[1], n=len(args[2]))

@@ -26,6 +26,7 @@ from connectors.hubspot.wire import (
     ASSOC_READ_CAP,
     BATCH_CAP,
     CRM,
+    LIST_PAGE,
     SEARCH_IN_CAP,
     SEARCH_PAGE,
     SEARCH_RESULTS_CAP,
@@ -80,6 +81,65 @@ class HubSpotReads(HubSpotTransport):
                     out[original] = {"id": str(r.get("id")), "properties": rprops}
             # 207 errors are OBJECT_NOT_FOUND for values HubSpot does not know: absent, not failed.
         return out
+
+    def read_all(self, object_type: str, id_property: str, values: list[str], properties: list[str], *,
+                 associations: str | None = None) -> tuple[dict[str, dict], dict[str, list[str]]]:
+        """What :meth:`read` by ``id_property`` finds, read as the whole object, page by page.
+
+        ``GET /crm/v3/objects/{type}?limit=100&properties=…&associations=…&archived=false&after=…``
+        is HubSpot's documented list of an object's records (CollectionResponse: ``results[]`` with
+        ``properties`` and, per type asked, ``associations.<type>.results[]`` of ``{id, type}``;
+        ``paging.next.after`` while more remain; ``limit`` at most 100). It costs ceil(records /
+        100) calls whatever the keys, against ceil(keys / 100) batch reads plus the association
+        reads, so the caller takes it only when the keys are most of the object (README "Reading
+        the CRM"). Returns (``{value as given → {"id", "properties"}}`` for the values asked, as
+        :meth:`read` does, ``{id → [associated ids]}`` of the records found). HubSpot pages a
+        record's associations past 100 (``associations.<type>.paging``): only the first page is
+        kept, so the ids say whether a record has such a link, not every link it has. A page that
+        fails after its retries raises: the caller reads by key instead.
+        """
+        ignore_case = id_property == "email"
+        norm = (lambda v: v.strip().lower()) if ignore_case else (lambda v: v)
+        wanted: dict[str, list[str]] = {}
+        for v in values:
+            if v is not None and str(v) != "":
+                wanted.setdefault(norm(str(v)), []).append(str(v))
+        props = list(dict.fromkeys([*properties, id_property]))
+        self._check_type(object_type)
+        api = self._basic[object_type]
+        assoc = [associations] if associations else None
+        found: dict[str, dict] = {}
+        linked: dict[str, list[str]] = {}
+        after: str | None = None
+        self._report("read", object_type, 0, len(wanted))
+        while True:
+            resp = self._request(
+                f"GET /crm/v3/objects/{object_type}", write=False,
+                call=partial(api.get_page_with_http_info, limit=LIST_PAGE, after=after, properties=props,
+                             associations=assoc, archived=False, **self._kw()),
+            )
+            body = resp.body or {}
+            results = body.get("results") or []
+            for r in results:
+                rprops = r.get("properties") or {}
+                value = rprops.get(id_property)
+                if value is None or norm(str(value)) not in wanted:
+                    continue
+                rid = str(r.get("id"))
+                for original in wanted[norm(str(value))]:
+                    found[original] = {"id": rid, "properties": rprops}
+                if associations:
+                    links = ((r.get("associations") or {}).get(associations) or {}).get("results") or []
+                    linked[rid] = list(dict.fromkeys(str(a.get("id")) for a in links))
+            self._report("read", object_type, min(len(wanted), len(found)), len(wanted))
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after or not results:
+                return found, linked
+
+    def count_all(self, object_type: str) -> int:
+        """How many records the object holds (one search without filters, ``limit: 1``: its ``total``)."""
+        body = self._search_page(object_type, [], ["hs_object_id"], limit=1, after=None)
+        return int(body.get("total") or 0)
 
     def search_in(self, object_type: str, prop: str, values: list[str], properties: list[str]) -> list[dict]:
         """Records whose ``prop`` is one of ``values``, for keys that are not unique

@@ -123,6 +123,8 @@ class HubSpotTransport(ReportsProgress):
             "contacts": (hs_contacts, crm.contacts.batch_api, crm.contacts.search_api),
             "companies": (hs_companies, crm.companies.batch_api, crm.companies.search_api),
         }
+        #: The paged list of each object (``GET /crm/v3/objects/{type}``), for reading a whole object.
+        self._basic: dict[str, Any] = {"contacts": crm.contacts.basic_api, "companies": crm.companies.basic_api}
         self._properties = crm.properties.core_api
         self._groups = crm.properties.groups_api
         self._assoc = crm.associations.v4.batch_api

@@ -22,6 +22,7 @@ OBJECT_TYPES = ("contacts", "companies")
 
 BATCH_CAP = 100  # inputs per CRM object batch read / update / upsert
 SEARCH_IN_CAP = 100  # values per IN filter
+LIST_PAGE = 100  # records per page of GET /crm/v3/objects/{type} (its limit's maximum)
 SEARCH_PAGE = 200  # results per search page
 SEARCH_RESULTS_CAP = 10_000  # HubSpot answers 400 past this offset
 ASSOC_READ_CAP = 1_000  # ids per v4 associations batch read

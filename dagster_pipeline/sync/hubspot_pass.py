@@ -25,6 +25,7 @@ import polars as pl
 
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
+from connectors.hubspot.wire import ASSOC_READ_CAP, BATCH_CAP, LIST_PAGE
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.passes import (
@@ -40,6 +41,20 @@ from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerpri
 
 #: HubSpot search: results per page, filter groups per request, and the most results it pages to.
 HUBSPOT_SEARCH_PAGE, HUBSPOT_SEARCH_GROUPS, HUBSPOT_SEARCH_RESULTS = 200, 5, 10_000
+
+
+def keyed_read_calls(keys: int, links: bool) -> int:
+    """Calls of the keyed way: batch reads of 100, and with ``links`` at most one association read
+    per 1,000 found records (every key taken as found: the most it can cost)."""
+    return math.ceil(keys / BATCH_CAP) + (math.ceil(keys / ASSOC_READ_CAP) if links else 0)
+
+
+def list_is_cheaper(keys: int, records: int, keyed: int, min_share: float, *, counted: bool) -> bool:
+    """Whether reading the whole object (pages of 100, its associations inline) costs fewer calls
+    than the keyed way, and the keys are at least ``min_share`` of its records (the list moves every
+    record through the API). Before ``records`` is counted the count itself is one more call."""
+    return (math.ceil(records / LIST_PAGE) + (0 if counted else 1) < keyed
+            and keys >= min_share * records)
 
 
 def _hubspot_value(value: Any) -> str:
@@ -82,19 +97,39 @@ class HubSpotPass(_Pass):
     def _current(self, obj: dict[str, Any]) -> dict[str, Any]:
         return {"id": obj["id"], **(obj.get("properties") or {})}
 
-    def read_by(self, object_type: str, id_property: str, keys: list[str], props: list[str],
-                failed: dict[str, str]) -> dict[str, dict]:
-        """``conn.read`` by a unique property, counted first when that can save calls (see the module docstring)."""
+    def read_by(self, object_type: str, id_property: str, keys: list[str], props: list[str], failed: dict[str, str],
+                *, links: str | None = None) -> tuple[dict[str, dict], dict[str, list[str]] | None]:
+        """Records by a unique property, the cheapest way (see the module docstring), and with
+        ``links`` (an object type) each found record's associated ids when the way taken read them
+        with the records (the whole object's list), else ``None``: the caller reads them apart."""
         path = self.settings.sync.read_path
         distinct = len({k.strip().lower() for k in keys if k})
-        if path != "keyed" and not (path == "auto" and (math.ceil(distinct / 100) <= 1 or self.written_before)):
-            try:
-                if self.conn.count_having(object_type, id_property) == 0:
-                    return {}
-            except (ApiLimitExhausted, AuthenticationError):
-                raise
-            except CrmError:
-                pass  # no count: read as before
+        keyed = keyed_read_calls(distinct, links is not None)
+        if path == "keyed" or (path == "auto" and keyed <= 1):
+            return self._read_keyed(object_type, id_property, keys, props, failed), None
+        try:
+            whole = path == "bulk"
+            if path == "count" or (path == "auto" and not self.written_before):
+                having = self.conn.count_having(object_type, id_property)
+                if having == 0:
+                    return {}, {}
+                estimate = having
+            else:
+                estimate = distinct  # search lags our own writes: its count is only a hint here
+            if path == "auto" and list_is_cheaper(distinct, estimate, keyed, self.settings.sync.bulk_read_min_share,
+                                                  counted=False):
+                whole = list_is_cheaper(distinct, self.conn.count_all(object_type), keyed,
+                                        self.settings.sync.bulk_read_min_share, counted=True)
+            if whole:
+                return self.conn.read_all(object_type, id_property, keys, props, associations=links)
+        except (ApiLimitExhausted, AuthenticationError):
+            raise
+        except CrmError:
+            pass  # no count or no list: read by key as before
+        return self._read_keyed(object_type, id_property, keys, props, failed), None
+
+    def _read_keyed(self, object_type: str, id_property: str, keys: list[str], props: list[str],
+                    failed: dict[str, str]) -> dict[str, dict]:
         return dict(self.conn.read(object_type, id_property, keys, props, failed=failed))
 
     company_object = OBJECTS["hubspot"]["company"]
@@ -114,7 +149,7 @@ class HubSpotPass(_Pass):
         found: dict[str, dict[str, Any]] = {}
         key_prop = od.sync_key_field
         if key_prop and key_prop in schema.fields:
-            for k, obj in self.read_by(od.api_name, key_prop, domains, props + [key_prop], failed).items():
+            for k, obj in self.read_by(od.api_name, key_prop, domains, props + [key_prop], failed)[0].items():
                 found[k.strip().lower()] = self._current(obj)
         rest = [k for k in domains if k not in found and k not in failed]
         if rest and "domain" in schema.fields:
@@ -176,11 +211,11 @@ class HubSpotPass(_Pass):
         props = [f for f in desired.fields if f in schema.fields]
         failed: dict[str, str] = {}
         self.written_before = bool(in_play["crm_id"].is_not_null().any())
-        found = {k.lower(): self._current(o) for k, o in
-                 self.read_by(od.api_name, "email", in_play[KEY].to_list(), props, failed).items()}
-        linked: dict[str, list[str]] = {}
+        read, listed = self.read_by(od.api_name, "email", in_play[KEY].to_list(), props, failed, links="companies")
+        found = {k.lower(): self._current(o) for k, o in read.items()}
+        linked: dict[str, list[str]] = listed or {}
         to_check = [found[r[KEY]]["id"] for r in _rows(in_play) if r[KEY] in found and r[COMPANY_ID]]
-        if to_check:
+        if to_check and listed is None:
             unread: dict[str, str] = {}
             linked = self.conn.associations("contacts", "companies", to_check, failed=unread)
             by_id = {cur["id"]: k for k, cur in found.items()}

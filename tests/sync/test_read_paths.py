@@ -135,8 +135,11 @@ def _hs_state(hs: Any) -> dict[str, Any]:
         after = page.paging.next.after
     domains = {r.id: (r.properties or {}).get("domain")
                for r in hs.crm.companies.basic_api.get_page(limit=100, properties=["domain"]).results}
-    body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": i} for i in ids])
-    links = hs.crm.associations.v4.batch_api.get_page("contacts", "companies", body).results
+    links = []
+    every = list(ids)
+    for at in range(0, len(every), 1000):  # the v4 batch read takes 1,000 ids
+        body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": i} for i in every[at:at + 1000]])
+        links += hs.crm.associations.v4.batch_api.get_page("contacts", "companies", body).results
     out["links"] = sorted((ids[r._from.id], domains.get(t.to_object_id),
                            tuple(sorted(x.type_id for x in t.association_types))) for r in links for t in r.to)
     return out
@@ -397,7 +400,7 @@ def hs_held(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     people = persons(*[person(f"p{i:05d}@{doms[i % len(doms)]}", doms[i % len(doms)]) for i in range(HS_HELD)])
     comps = companies(*[company(d) for d in doms])
     out: dict[str, dict[str, Any]] = {}
-    for path in ("keyed", "auto"):
+    for path in ("keyed", "auto", "bulk"):
         sandbox.reset()
         hs = make_hubspot(HubSpotCredentials.from_env(sandbox.hubspot_env()))
         whs = [Warehouse(f"duckdb:///{tmp_path_factory.mktemp(f'hs-held-{path}-{i}') / 'wh.duckdb'}") for i in range(2)]
@@ -421,10 +424,11 @@ def hs_held(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield out
 
 
+@pytest.mark.parametrize("path", ("auto", "bulk"))
 @pytest.mark.parametrize("step", ("change", "half", "whole"))
 def test_hubspot_auto_finds_what_keyed_finds_in_a_portal_holding_the_records(
-        hs_held: dict[str, dict[str, Any]], step: str) -> None:
-    keyed, auto = hs_held["keyed"][step], hs_held["auto"][step]
+        hs_held: dict[str, dict[str, Any]], step: str, path: str) -> None:
+    keyed, auto = hs_held["keyed"][step], hs_held[path][step]
     assert _outcomes(auto["result"].log) == _outcomes(keyed["result"].log)
     assert auto["state"] == keyed["state"]
     assert auto["result"].log.filter(pl.col("action") == "update").height > 0
@@ -445,3 +449,78 @@ def test_hubspot_auto_counts_unknown_keys_once_then_reads_them(hs_held: dict[str
     assert auto.get(HS_SEARCH) == 1 and HS_SEARCH not in keyed
     assert auto[HS_READS] == keyed[HS_READS] >= HS_HELD // 100
     assert sum(auto.values()) == sum(keyed.values()) + 1
+
+
+HS_LIST, HS_ASSOC_READS = "GET crm/v3/objects/{type}", "POST crm/v4/associations/{from}/{to}/batch/read"
+
+
+@pytest.mark.parametrize("step", ("change", "half", "whole"))
+def test_hubspot_bulk_reads_the_whole_object_with_its_links_inline(
+        hs_held: dict[str, dict[str, Any]], step: str) -> None:
+    # ``bulk``: each object is listed, 100 a page, contacts with their company links: no batch read,
+    # no association read, no count; 300 contacts are 3 pages, and the 15 companies one where they
+    # are in play (a new warehouse: ``whole``).
+    calls, keyed = hs_held["bulk"][step]["calls"], hs_held["keyed"][step]["calls"]
+    assert calls.get(HS_LIST) == HS_HELD // 100 + (step == "whole")
+    assert HS_READS not in calls and HS_ASSOC_READS not in calls and HS_SEARCH not in calls
+    assert HS_LIST not in keyed and keyed.get(HS_ASSOC_READS) == 1
+
+
+# -- HubSpot, a reconcile of more contacts than one association read covers: auto lists them -----
+
+HS_WHOLE = 1_050  # association reads take 1,000 contacts: past that, the list saves a call
+
+
+@pytest.fixture(scope="module")
+def hs_reconcile(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One portal holding HS_WHOLE contacts we synced; a rep then retitles two contacts and unlinks
+    one from its company; reconciles (``full_refresh``) follow, ``auto`` first (restores what the
+    rep changed), then ``keyed`` (finds nothing left to do), each counted by the sandbox."""
+    doms = [f"co{i:03d}.example.com" for i in range(HS_WHOLE // 20)]
+    people = persons(*[person(f"p{i:05d}@{doms[i % len(doms)]}", doms[i % len(doms)]) for i in range(HS_WHOLE)])
+    comps = companies(*[company(d) for d in doms])
+    sandbox.reset()
+    hs = make_hubspot(HubSpotCredentials.from_env(sandbox.hubspot_env()))
+    wh = Warehouse(f"duckdb:///{tmp_path_factory.mktemp('hs-reconcile') / 'wh.duckdb'}")
+    runner = Runner("hubspot", hs, wh)
+    runner.setup()
+    runner.sync(people, comps)
+    ids = {r.properties["email"]: r.id for r in hs.crm.contacts.batch_api.read(
+        {"idProperty": "email", "inputs": [{"id": f"p{i:05d}@{doms[i % len(doms)]}"} for i in (7, 8, 9)],
+         "properties": ["email"]}).results}
+    for i in (7, 8):
+        hs.crm.contacts.basic_api.update(ids[f"p{i:05d}@{doms[i]}"], {"properties": {"jobtitle": "Intern"}})
+    unlinked = ids[f"p00009@{doms[9]}"]
+    company_id = hs.crm.associations.v4.basic_api.get_page("contacts", unlinked, "companies").results[0].to_object_id
+    hs.crm.associations.v4.basic_api.archive("contacts", unlinked, "companies", company_id)
+    out: dict[str, Any] = {}
+    for path in ("auto", "keyed"):
+        sandbox.admin("hubspot", "DELETE", "calls")
+        result = runner.sync(people, comps, settings={"sync": {"read_path": path}}, full_refresh=True)
+        out[path] = {"result": result, "calls": dict(sandbox.calls("hubspot")["by_endpoint"]), "state": _hs_state(hs)}
+    wh.close()
+    yield out
+
+
+def test_hubspot_auto_reconciles_a_whole_object_by_its_list(hs_reconcile: dict[str, Any]) -> None:
+    calls = hs_reconcile["auto"]["calls"]
+    # Contacts, all written by us before: no count by email (search lags writes), one count of all
+    # the contacts (the list's cost), then 11 pages; no batch read of them and no association read.
+    # Companies (52: one batch read) stay keyed.
+    assert calls.get(HS_LIST) == -(-HS_WHOLE // 100)
+    assert HS_ASSOC_READS not in calls and calls.get(HS_SEARCH) == 1 and calls.get(HS_READS) == 1
+    keyed = hs_reconcile["keyed"]["calls"]
+    assert sum(v for k, v in calls.items() if k.startswith("GET ") or k.endswith("/read") or k.endswith("/search")) \
+        < sum(v for k, v in keyed.items() if k.startswith("GET ") or k.endswith("/read") or k.endswith("/search"))
+
+
+def test_hubspot_reconcile_by_the_list_restores_what_a_rep_changed(hs_reconcile: dict[str, Any]) -> None:
+    auto, keyed = hs_reconcile["auto"], hs_reconcile["keyed"]
+    changed = {r[1]: r[2] for r in _outcomes(auto["result"].log) if r[2] != "unchanged"}
+    # The two retitled contacts are written back, and the unlinked one linked again (its link read
+    # inline from the list); every other record was found and left alone.
+    assert set(changed) == {"p00007@co007.example.com", "p00008@co008.example.com", "p00009@co009.example.com"}
+    assert auto["result"].log.height == HS_WHOLE + HS_WHOLE // 20
+    assert {r[2] for r in _outcomes(keyed["result"].log)} == {"unchanged"}  # nothing left for keyed
+    assert auto["state"] == keyed["state"]
+    assert ("p00009@co009.example.com", "co009.example.com", (1, 279)) in auto["state"]["links"]

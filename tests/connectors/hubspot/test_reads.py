@@ -105,3 +105,26 @@ def test_isolating_reads_fail_only_the_calls_that_failed(conn: HubSpotConnector,
     assert sorted(failed) == ["a.io", "b.io"]
     with pytest.raises(CrmError):  # without failed=, the error is raised as before
         conn.search_containing("companies", "domain", {"a.io": ["a.io"]}, [])
+
+
+def test_read_all_lists_the_object_with_links_and_keeps_the_keys_asked(conn: HubSpotConnector, hs: HubSpot,
+                                                                        sandbox_clean: Any) -> None:
+    # 150 contacts with an email and one without: two pages of 100, whatever the keys asked.
+    people = conn.upsert("contacts", "email", [(f"l{i}@example.com", {"firstname": f"L{i}"}) for i in range(150)])
+    hs.crm.contacts.basic_api.create({"properties": {"firstname": "No email"}})
+    conn.create_properties("companies", [FieldSpec("warmly_domain_key", "Warmly domain", "string",
+                                                   unique_key=True)])
+    acme = conn.upsert("companies", "warmly_domain_key", [("acme.com", {"name": "Acme"})])[0].crm_id
+    conn.associate_default("contacts", "companies", [("l1@example.com", people[1].crm_id, acme)])  # type: ignore[list-item]
+    asked = ["L1@Example.com", "l2@example.com", "l149@example.com", "missing@example.com", "l1@example.com"]
+    found, linked = conn.read_all("contacts", "email", asked, ["firstname"], associations="companies")
+    # The same answer as the batch read by email, matched case-insensitively, keys as given.
+    assert found == conn.read("contacts", "email", asked, ["firstname"])
+    assert set(found) == {"L1@Example.com", "l2@example.com", "l149@example.com", "l1@example.com"}
+    assert found["l149@example.com"]["properties"]["firstname"] == "L149"
+    # Links of the records found, read inline: l1's company; l2 has none.
+    assert linked == {people[1].crm_id: [acme], people[2].crm_id: [], people[149].crm_id: []}
+    assert conn.calls.by_endpoint["GET /crm/v3/objects/contacts"] == 2
+    assert conn.count_all("contacts") == 151 and conn.count_having("contacts", "email") == 150
+    companies, none = conn.read_all("companies", "warmly_domain_key", ["acme.com"], ["name"])
+    assert companies["acme.com"]["id"] == acme and none == {}
