@@ -12,6 +12,12 @@ and nothing is read (:meth:`HubSpotPass.read_by`, ``sync.read_path``, README "Re
 Search lags writes by seconds, so the count is trusted only when none of the keys was written by
 us before (none has a CRM id in the sync state); creates are upserts on the same property, or
 creates that turn into upserts on ``CONFLICT``, so even a stale count could not duplicate a record.
+
+Found contacts then need their company links read (one association read per 1,000). When the keys
+are nearly the whole object (a reconcile, a first sync into a portal holding the records), listing
+the object page by page with ``associations=companies`` inline costs ceil(records / 100) calls and
+no association read: :func:`list_is_cheaper` weighs it against :func:`keyed_read_calls` on one count
+of the object's records (a stale count only misjudges the cost: the list reads whatever is there).
 """
 
 from __future__ import annotations

@@ -207,8 +207,9 @@ class SyncTuning(_Strict):
     #: How the engine reads the CRM records it matches against (README "Reading the CRM"):
     #: ``auto`` weighs the calls of each way per object and run (count first; keyed lookups, or a
     #: Salesforce Bulk query of the object when the keys are a large share of it); ``keyed`` always
-    #: looks keys up; ``count`` always counts first, then looks keys up; ``bulk`` (Salesforce) always
-    #: reads the object by a Bulk query job. Every way finds the same records: only calls differ.
+    #: looks keys up; ``count`` always counts first, then looks keys up; ``bulk`` always reads the whole
+    #: object (Salesforce: a Bulk query job; HubSpot: its paged list, company links inline). Every way
+    #: finds the same records: only calls differ.
     read_path: Literal["auto", "keyed", "count", "bulk"] = Field(
         default="auto", description="auto | keyed | count | bulk: how CRM records are read for matching")
     #: A Bulk query moves every record the lookup could find through the API, so it is taken only
@@ -216,7 +217,7 @@ class SyncTuning(_Strict):
     #: 1,000 changed keys among 100,000 Leads stay keyed (README "Reading the CRM").
     bulk_read_min_share: float = Field(
         default=0.1, gt=0, le=1,
-        description="Salesforce auto reads: a Bulk query only when the keys are this share of what it reads")
+        description="auto reads: a Bulk query / HubSpot list only when the keys are this share of what it reads")
     hubspot_ten_second_limit: int = Field(default=100, ge=1, description="HubSpot calls per rolling 10 s (app's tier)")
     max_attempts: int = Field(default=6, ge=1, le=20)
     max_retry_after_seconds: float = Field(

@@ -13,7 +13,10 @@ Promises (README "Reading the CRM"):
 - in a CRM already holding the records, ``auto`` follows the cost model: a 1% change is read by
   key; on Salesforce keys below ``sync.bulk_read_min_share`` of the object stay keyed even where a
   Bulk job costs fewer calls, and the whole object goes by one Bulk query job, with fewer reads;
-  on HubSpot keys written by us before are never counted (search lags writes), unknown keys are.
+  on HubSpot keys written by us before are never counted (search lags writes), unknown keys are;
+- HubSpot ``bulk`` (and ``auto`` when the keys are nearly the whole object, as in a reconcile) lists
+  the object 100 a page with contacts' company links inline: no batch read, no association read,
+  and the same outcomes and portal state as ``keyed``.
 
 One sync per way and CRM (module-scoped), each from an empty CRM holding the same reps'
 records, observed through the HTTP requests the SDK's session sent and the CRM itself; then,
