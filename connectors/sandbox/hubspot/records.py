@@ -24,6 +24,9 @@ from connectors.sandbox.hubspot.model import (
 )
 from connectors.sandbox.hubspot.store import Obj, StoreMixin
 
+#: Associations per type a v3 object answer shows inline before paging them (see _v3_associations).
+V3_ASSOCIATIONS_PAGE = 100
+
 
 class RecordsMixin(StoreMixin):
     """Property values, the answered shape of a record, identifiers, unique values."""
@@ -184,6 +187,13 @@ class RecordsMixin(StoreMixin):
 
     # -- v3 association view ------------------------------------------------------------------------
     def _v3_associations(self, ot: ObjectType, oid: int, wanted: list[str]) -> dict[str, Any]:
+        """A record's associations as the v3 object endpoints show them (``associations=`` asked):
+        per type, ``results`` of ``{id, type}`` — the first 100 only, with ``paging.next`` (``after``
+        and a ``link`` to that record's associations) when it has more. HubSpot's developer
+        changelog, "Announcing a change to how v3 CRM APIs return association data" (2020-10, in
+        force 2021-01-18): GET /crm/v3/objects/{objectType} and /{objectId} return more than 100
+        associations paginated, each object with its own next page.
+        """
         out: dict[str, Any] = {}
         for name in wanted:
             to_ot = resolve_type(name)
@@ -195,7 +205,15 @@ class RecordsMixin(StoreMixin):
                 (ot.name, oid, to_ot.name),
             ).fetchall()
             if rows:
-                out[to_ot.name] = {
-                    "results": [{"id": str(r["to_id"]), "type": ASSOCIATION_TYPES[r["type_id"]].v3_name} for r in rows]
+                shown: dict[str, Any] = {
+                    "results": [{"id": str(r["to_id"]), "type": ASSOCIATION_TYPES[r["type_id"]].v3_name}
+                                for r in rows[:V3_ASSOCIATIONS_PAGE]]
                 }
+                if len(rows) > V3_ASSOCIATIONS_PAGE:
+                    after = str(V3_ASSOCIATIONS_PAGE)
+                    shown["paging"] = {"next": {
+                        "after": after,
+                        "link": f"/crm/v3/objects/{ot.name}/{oid}/associations/{to_ot.name}?after={after}",
+                    }}
+                out[to_ot.name] = shown
         return out

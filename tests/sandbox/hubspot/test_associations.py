@@ -195,3 +195,22 @@ def test_labeled_associations_a_new_primary_demotes_the_old_one_and_single_delet
     assert kinds() == {second: [279]}
     status, _, _ = fail(hs.crm.associations.v4.basic_api.create_default, "contacts", contact_id, "companies", "999")
     assert status == 404
+
+
+def test_v3_list_shows_100_associations_inline_then_pages_them(hs: HubSpot) -> None:
+    # HubSpot changelog "Announcing a change to how v3 CRM APIs return association data": more than
+    # 100 associations of one record come paginated, that record with its own next page.
+    company_id = hs.crm.companies.basic_api.create(CompanyCreate(properties={"name": "Big"})).id
+    link = [{"to": {"id": company_id},
+             "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]}]
+    for at in (0, 100):
+        hs.crm.contacts.batch_api.create({"inputs": [
+            {"properties": {"email": f"many{i}@example.com"}, "associations": link} for i in range(at, at + 100)]})
+    page = hs.crm.companies.basic_api.get_page(limit=100, associations=["contacts"])
+    [big] = [r for r in page.results if r.id == company_id]
+    contacts = big.associations["contacts"]
+    assert len(contacts.results) == 100
+    assert contacts.paging.next.after and f"/{company_id}/associations/contacts" in contacts.paging.next.link
+    few = hs.crm.contacts.basic_api.get_page(limit=100, associations=["companies"])
+    assert all(len(r.associations["companies"].results) == 1 and r.associations["companies"].paging is None
+               for r in few.results)
