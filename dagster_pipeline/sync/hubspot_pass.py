@@ -79,6 +79,8 @@ def _hubspot_value(value: Any) -> str:
 
 
 class HubSpotPass(_Pass):
+    #: Records of the entity being read that the CRM holds at least, by our sync state.
+    known_in_crm = 0
     #: While set, contact creates go by batch create with their company association inline.
     link_inline = False
 
@@ -111,7 +113,7 @@ class HubSpotPass(_Pass):
         path = self.settings.sync.read_path
         distinct = len({k.strip().lower() for k in keys if k})
         keyed = keyed_read_calls(distinct, links is not None)
-        if path == "keyed" or (path == "auto" and keyed <= 1):
+        if path == "keyed" or (path == "auto" and math.ceil(distinct / BATCH_CAP) <= 1):
             return self._read_keyed(object_type, id_property, keys, props, failed), None
         try:
             whole = path == "bulk"
@@ -120,8 +122,8 @@ class HubSpotPass(_Pass):
                 if having == 0:
                     return {}, {}
                 estimate = having
-            else:
-                estimate = distinct  # search lags our own writes: its count is only a hint here
+            else:  # search lags our own writes: the records we know the CRM holds stand in for its count
+                estimate = max(distinct, self.known_in_crm)
             if path == "auto" and list_is_cheaper(distinct, estimate, keyed, self.settings.sync.bulk_read_min_share,
                                                   counted=False):
                 whole = list_is_cheaper(distinct, self.conn.count_all(object_type), keyed,
@@ -133,6 +135,14 @@ class HubSpotPass(_Pass):
         except CrmError:
             pass  # no count or no list: read by key as before
         return self._read_keyed(object_type, id_property, keys, props, failed), None
+
+    def split_by_state(self, frame: pl.DataFrame, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """As every pass splits, noting how many records of ours the CRM holds at least (rows with a
+        CRM id, and those the warehouse kept unchanged): the least the whole object's list costs."""
+        unchanged, in_play = super().split_by_state(frame, entity)
+        self.known_in_crm = (self.held_rows.get(entity, 0) + int(unchanged["crm_id"].is_not_null().sum())
+                             + int(in_play["crm_id"].is_not_null().sum()))
+        return unchanged, in_play
 
     def _read_keyed(self, object_type: str, id_property: str, keys: list[str], props: list[str],
                     failed: dict[str, str]) -> dict[str, dict]:

@@ -113,6 +113,8 @@ class _Pass:
         self.sources: dict[str, pl.DataFrame] = {}  # entity -> keyed sync model (for the intent order)
         #: Whether a key being looked up now was written by us before (a lagging search count could miss it).
         self.written_before = True
+        #: Rows per entity the warehouse kept unchanged (their records are in the CRM): read-path costs.
+        self.held_rows: dict[str, int] = {}
         self.state_of: dict[str, pl.DataFrame] = {}  # entity -> state of the rows that came back (warehouse diff)
 
     @property

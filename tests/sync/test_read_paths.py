@@ -39,6 +39,7 @@ from connectors.hubspot.client import make_client as make_hubspot
 from connectors.salesforce.client import SalesforceCredentials
 from connectors.salesforce.client import make_client as make_salesforce
 from connectors.warehouse import Warehouse
+from dagster_pipeline.sync.hubspot_pass import keyed_read_calls, list_is_cheaper
 from tests.sync.conftest import Runner
 from tests.sync.frames import companies, company, person, persons
 
@@ -527,3 +528,16 @@ def test_hubspot_reconcile_by_the_list_restores_what_a_rep_changed(hs_reconcile:
     assert {r[2] for r in _outcomes(keyed["result"].log)} == {"unchanged"}  # nothing left for keyed
     assert auto["state"] == keyed["state"]
     assert ("p00009@co009.example.com", "co009.example.com", (1, 279)) in auto["state"]["links"]
+
+
+@pytest.mark.parametrize(("keys", "records", "counted", "cheaper"), [
+    (95_238, 95_238, False, True),     # a reconcile: 953 pages + a count against 953 batch reads + 96 association reads
+    (1_000_000, 1_000_000, True, True),  # a first plan into a portal holding them: counted already
+    (2_000, 200_000, False, False),    # a 1% change of 200k: the records we know of make the list dearer
+    (300, 300, False, False),          # one association read: the count eats what the list saves
+    (1_050, 1_050, False, True),       # two association reads: the list saves one call net
+    (1_050, 20_000, True, False),      # most of the object is not ours to read
+])
+def test_hubspot_list_is_weighed_against_batch_and_association_reads(keys: int, records: int, counted: bool,
+                                                                     cheaper: bool) -> None:
+    assert list_is_cheaper(keys, records, keyed_read_calls(keys, True), 0.1, counted=counted) is cheaper
