@@ -22,7 +22,7 @@ import polars as pl
 from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
 from connectors.errors import ApiBudgetReserved, ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import ObjectDef
-from dagster_pipeline.sync.diff import canonical, changed_fields
+from dagster_pipeline.sync.diff import FALLBACK, canonical, changed_columns, changed_fields, current_frame
 from dagster_pipeline.sync.gate import FieldGap, field_gap, refusal
 from dagster_pipeline.sync.keys import KEY, Keyed, normalise_domain
 from dagster_pipeline.sync.outcomes import (
@@ -32,7 +32,7 @@ from dagster_pipeline.sync.outcomes import (
 from dagster_pipeline.sync.ramp import PRIORITY, Ramp, order_by_intent
 from dagster_pipeline.sync.records import COMPANY_ID, NOTES, build_desired, with_fingerprint
 from dagster_pipeline.sync.settings import Settings
-from dagster_pipeline.sync.state import SyncStore, utcnow
+from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, utcnow
 from dagster_pipeline.sync.warehouse_diff import (
     HELD_COMPANY_ID,
 )
@@ -48,6 +48,8 @@ WORKFLOW_PRECEDENCE: tuple[str, ...] = ("inbound_agent", "outbound_agent", "webs
 #: CSV), so memory stays flat however many there are and each chunk fits one Salesforce Bulk 2.0
 #: upload (100 MB of CSV; the connector measures the real CSV and cuts again if it must).
 CREATE_CHUNK_BYTES = 90_000_000
+#: Columns :meth:`_Pass.classify_rows` adds: the CRM id, the company to link, a row's place.
+CRM_ID, LINK, POS = "__crm_id", "__link", "__pos"
 
 
 def _py(value: Any) -> Any:
@@ -99,6 +101,7 @@ class _Pass:
         self.run_id = run_id
         self.log = OutcomeLog()
         self.state_rows: list[dict[str, Any]] = []
+        self.state_frames: list[pl.DataFrame] = []  # state remembered column-wise (records found unchanged)
         self.samples: list[dict[str, Any]] = []
         self.sample_size = sample_size
         self.schemas: dict[str, ObjectSchema | None] = {}
@@ -197,6 +200,25 @@ class _Pass:
             "crm_object": crm_object, "crm_id": crm_id, "payload_hash": fp, "run_id": self.run_id,
             "synced_at": utcnow(),
         })
+
+    def remember_frame(self, od: ObjectDef, keys: pl.Series, crm_ids: pl.Series, fps: pl.Series) -> None:
+        """:meth:`remember` for many records at once (those the CRM already holds as we want them)."""
+        if self.mode != "sync" or keys.len() == 0:
+            return
+        frame = pl.DataFrame({"key": keys, "crm_id": crm_ids.cast(pl.Utf8), "payload_hash": fps.cast(pl.Utf8)})
+        frame = frame.filter(pl.col("crm_id").is_not_null() & pl.col("payload_hash").is_not_null())
+        if frame.is_empty():
+            return
+        self.state_frames.append(frame.select(
+            pl.lit(self.crm).alias("crm"), pl.lit(self.org).alias("org"), pl.lit(self.workflow).alias("workflow"),
+            pl.lit(od.entity).alias("entity"), "key", pl.lit(od.api_name).alias("crm_object"), "crm_id",
+            "payload_hash", pl.lit(self.run_id).alias("run_id"), pl.lit(utcnow()).alias("synced_at"),
+        ).cast(STATE_SCHEMA))
+
+    def state_frame(self) -> pl.DataFrame:
+        """Every record this run remembers (:meth:`remember`, :meth:`remember_frame`), one frame."""
+        rows = pl.DataFrame(self.state_rows, schema=STATE_SCHEMA)
+        return pl.concat([rows, *self.state_frames], how="vertical") if self.state_frames else rows
 
     # -- the shared shape of a pass over one entity -----------------------------------
     def split_by_state(self, frame: pl.DataFrame, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -312,6 +334,10 @@ class _Pass:
             return {f: (key, "if_empty")}
         return {}
 
+    def sync_key_exprs(self, od: ObjectDef) -> dict[str, tuple[pl.Expr, str]]:
+        """:meth:`sync_key_extra` for every row: the key column, as an ``extra`` of :meth:`classify_rows`."""
+        return {f: (pl.col(KEY), mode) for f, (_, mode) in self.sync_key_extra(od, "").items()}
+
     def companies(self, frame: pl.DataFrame) -> None:
         """Plan or write the workflow's companies; fills :attr:`company_ids` for linking people."""
         od = self.company_object
@@ -336,14 +362,12 @@ class _Pass:
         self.written_before = bool(in_play["crm_id"].is_not_null().any())
         current = self.find_companies(od, in_play[KEY].to_list(), desired.fields, failed)
         in_play = self.drop_failed_reads(od, in_play, failed)
-        pending: list[_Pending] = []
-        for row in _rows(in_play.filter(pl.col(KEY).is_in(list(current)))):
-            cur = current[row[KEY]]
-            ids[row[KEY]] = cur.get("Id") or cur["id"]
-            p = self.classify(od, row, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
-                              extra_fields=self.sync_key_extra(od, row[KEY]))
-            if p:
-                pending.append(p)
+        found = in_play.filter(pl.col(KEY).is_in(list(current)))
+        for key in found[KEY].to_list():
+            cur = current[key]
+            ids[key] = cur.get("Id") or cur["id"]
+        decisions = self.classify_rows(od, found, current, desired.modes, extra=self.sync_key_exprs(od))
+        pending = [p for _, decide in decisions if (p := decide())]
         new = in_play.filter(~pl.col(KEY).is_in(list(current)))
         chunks: Iterable[list[_Pending]] = ()
         if not self.settings.object(od.name).create:
@@ -494,10 +518,17 @@ class _Pass:
             row[name] = value
             modes[name] = mode
         changes = changed_fields(row, current, modes, self.schema(od))
+        crm_id = current["Id"] if "Id" in current else current.get("id")
+        return self.decide(od, key, changes, crm_id, fp, state_hash=state_hash, link_to=link_to,
+                           notes=desired_row.get(NOTES))
+
+    def decide(self, od: ObjectDef, key: str, changes: dict[str, tuple[Any, Any]], crm_id: str | None, fp: str,
+               *, state_hash: str | None, link_to: str | None, notes: Any) -> _Pending | None:
+        """What a record the CRM holds comes to, given its changed fields: unchanged, skipped
+        (``update_disabled``), failed (updates refused) or an update to write (returned)."""
         payload = {f: _py(new) for f, (_, new) in changes.items()}
         if link_to is not None:
             changes["(company link)"] = (None, link_to)
-        crm_id = current["Id"] if "Id" in current else current.get("id")
         if not changes:
             self.record(Outcome(od.api_name, key, "unchanged", "unchanged", crm_id=crm_id))
             self.remember(od, key, od.api_name, crm_id, fp)
@@ -511,7 +542,79 @@ class _Pass:
                                 changes=changes, message=cannot_update[1]))
             return None
         return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to,
-                        notes=tuple(desired_row.get(NOTES) or ()), reason="drift" if state_hash == fp else None)
+                        notes=tuple(notes or ()), reason="drift" if state_hash == fp else None)
+
+    def classify_rows(self, od: ObjectDef, rows: pl.DataFrame, current: dict[str, dict[str, Any]],
+                      modes: dict[str, str], *, extra: dict[str, tuple[pl.Expr, str]] | None = None,
+                      link: pl.Expr | None = None) -> list[tuple[int, Callable[[], _Pending | None]]]:
+        """:meth:`classify` for many records the CRM holds, the comparison done column-wise.
+
+        ``rows`` has KEY, ``__hash``, ``payload_hash``, :data:`NOTES` and the desired fields;
+        ``current`` maps each key to the CRM's record. ``extra`` adds fields as ``extra_fields``
+        does, an expression per field (null: not for that row); ``link`` gives each row's
+        ``link_to`` (it may use :data:`CRM_ID`). Records whose every field already holds our value
+        (and that need no link) are logged ``unchanged`` and remembered as one frame, here.
+
+        The others come back as ``(position, decide)`` in row order (position: ``rows[POS]`` if
+        there, else the row's index), for the caller to run in the order it wants: ``decide()``
+        logs what :meth:`decide` logs and returns the update to write, or None. A row the
+        column-wise diff cannot settle exactly (see :func:`~dagster_pipeline.sync.diff.changed_columns`),
+        or that another workflow may own (:meth:`yields_to_owner` compares signal times), is
+        decided by :meth:`classify` itself, per record, as before.
+        """
+        if rows.is_empty():
+            return []
+        extra = extra or {}
+        keys = rows[KEY]
+        records = [current[k] for k in keys.to_list()]
+        ids = pl.Series(CRM_ID, [c["Id"] if "Id" in c else c.get("id") for c in records], dtype=pl.Utf8)
+        work = rows.with_columns(ids, *(e.alias(f"__extra_{n}") for n, (e, _) in extra.items()))
+        work = work.with_columns((link if link is not None else pl.lit(None)).cast(pl.Utf8).alias(LINK))
+        effective = dict(modes)
+        values = {f: pl.col(f) for f in modes}
+        clash = False  # an extra field the settings map too, with another mode: left to classify()
+        for name, (_, mode) in extra.items():
+            clash = clash or modes.get(name, mode) != mode
+            values[name] = pl.coalesce(pl.col(f"__extra_{name}"), pl.col(name)) if name in modes \
+                else pl.col(f"__extra_{name}")
+            effective[name] = mode
+        desired = work.select(*(e.alias(f) for f, e in values.items()))
+        owner = {w.suffix: w.api_name(od.crm) for w in od.warmly}.get("Workflow")
+        schema = self.schema(od)
+        cur, odd = current_frame(records, list(dict.fromkeys([*effective, *([owner] if owner else [])])))
+        result = changed_columns(desired, cur, effective, schema)
+        fallback = result[FALLBACK] | odd
+        if clash or owner is None:
+            fallback = pl.Series([True] * rows.height)
+        elif owner in schema.fields:  # another workflow's record: whose data stays is decided per record
+            theirs = cur[owner]
+            others = theirs.is_not_null()
+            if theirs.dtype == pl.Utf8:
+                others = others & (theirs != "") & (theirs != self.workflow)
+            fallback = fallback | others.fill_null(True)
+        changed = pl.DataFrame([result[f] for f in effective]).select(pl.any_horizontal(pl.all()))
+        attention = (changed.to_series() | work[LINK].is_not_null() | fallback) if effective \
+            else (work[LINK].is_not_null() | fallback)
+        self.log.add_bulk(od.api_name, keys.filter(~attention), "unchanged", "unchanged",
+                          crm_ids=ids.filter(~attention))
+        self.remember_frame(od, keys.filter(~attention), ids.filter(~attention), rows["__hash"].filter(~attention))
+        positions = (rows[POS] if POS in rows.columns else pl.Series(range(rows.height))).filter(attention).to_list()
+        picked = work.filter(attention)
+        masks = result.select(*effective).filter(attention).rows() if effective else [()] * picked.height
+        out: list[tuple[int, Callable[[], _Pending | None]]] = []
+        for pos, row, want, mask, by_record, cur_rec in zip(
+                positions, picked.iter_rows(named=True), desired.filter(attention).iter_rows(named=True), masks,
+                fallback.filter(attention).to_list(), [r for r, a in zip(records, attention, strict=True) if a],
+                strict=True):
+            if by_record:
+                extras = {n: (row[f"__extra_{n}"], m) for n, (_, m) in extra.items() if row[f"__extra_{n}"] is not None}
+                out.append((pos, _bind(self.classify, od, row, cur_rec, modes, row["__hash"],
+                                       state_hash=row["payload_hash"], extra_fields=extras, link_to=row[LINK])))
+            else:
+                changes = {f: (cur_rec.get(f), want[f]) for f, hit in zip(effective, mask, strict=True) if hit}
+                out.append((pos, _bind(self.decide, od, row[KEY], changes, row[CRM_ID], row["__hash"],
+                                       state_hash=row["payload_hash"], link_to=row[LINK], notes=row.get(NOTES))))
+        return out
 
     def yields_to_owner(self, od: ObjectDef, desired: dict[str, Any], current: dict[str, Any]) -> bool:
         """Whether another workflow's Warmly data on this record wins over ours (then we leave it).
@@ -582,6 +685,10 @@ def _with_company_id(frame: pl.DataFrame, company_ids: dict[str, str]) -> pl.Dat
     if HELD_COMPANY_ID in frame.columns:  # companies the warehouse held (unchanged) keep their state's id
         ids = pl.coalesce(ids, pl.col(HELD_COMPANY_ID).cast(pl.Utf8))
     return frame.with_columns(ids.alias(COMPANY_ID))
+
+
+def _bind(fn: Callable[..., _Pending | None], *args: Any, **kwargs: Any) -> Callable[[], _Pending | None]:
+    return lambda: fn(*args, **kwargs)
 
 
 def _expr(value: Any) -> pl.Expr:
