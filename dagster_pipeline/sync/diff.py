@@ -175,24 +175,29 @@ def _from_ms(ms: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 def _canon_datetime(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     """Epoch seconds in UTC (``canonical`` truncates to the second after converting to UTC)."""
     if s.dtype == pl.Utf8:
+        stripped = s.str.strip_chars(PY_WHITESPACE)
+        # The ISO parts, extracted once (each use of an unmaterialised extract would run it again).
+        parts = stripped.str.extract_groups(_ISO).struct.unnest()
+        parts.columns = ["y", "mo", "d", "h", "mi", "sec", "off"]
         t = pl.col("t")
         digits = t.str.contains(r"^[0-9]{1,15}$")
-        ms = pl.when(digits).then(t).otherwise(None).cast(pl.Int64, strict=False)
-        ms_secs, ms_ok = _from_ms(ms)
-        g = t.str.extract_groups(_ISO)
-        year, second = g.struct.field("1"), g.struct.field("6").fill_null("00")
-        naive = pl.concat_str([year, pl.lit("-"), g.struct.field("2"), pl.lit("-"), g.struct.field("3"), pl.lit(" "),
-                               g.struct.field("4").fill_null("00"), pl.lit(":"), g.struct.field("5").fill_null("00"),
-                               pl.lit(":"), second])
+        ms_secs, ms_ok = _from_ms(pl.when(digits).then(t).otherwise(None).cast(pl.Int64, strict=False))
+        second = pl.col("sec").fill_null("00")
+        naive = pl.concat_str([pl.col("y"), pl.lit("-"), pl.col("mo"), pl.lit("-"), pl.col("d"), pl.lit(" "),
+                               pl.col("h").fill_null("00"), pl.lit(":"), pl.col("mi").fill_null("00"), pl.lit(":"),
+                               second])
         local = naive.str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us", strict=False)
-        off = g.struct.field("7").fill_null("Z").str.replace(":", "", literal=True)
+        off = pl.col("off").fill_null("Z").str.replace(":", "", literal=True)
         sign = pl.when(off.str.slice(0, 1) == "-").then(-1).otherwise(1)
         hh = pl.when(off == "Z").then(pl.lit("00")).otherwise(off.str.slice(1, 2)).cast(pl.Int64, strict=False)
         mm = pl.when(off == "Z").then(pl.lit("00")).otherwise(off.str.slice(3, 2)).cast(pl.Int64, strict=False)
-        iso_ok = (local.is_not_null() & ~year.is_in(["0000", "0001", "9999"]) & (second.cast(pl.Int64) < 60)
+        steps = parts.with_columns(stripped.alias("t")).with_columns(
+            local.alias("local"), sign.alias("sign"), hh.alias("hh"), mm.alias("mm"), digits.alias("digits"))
+        local, hh, mm, digits = pl.col("local"), pl.col("hh"), pl.col("mm"), pl.col("digits")
+        iso_ok = (local.is_not_null() & ~pl.col("y").is_in(["0000", "0001", "9999"]) & (second.cast(pl.Int64) < 60)
                   & (hh < 24) & (mm < 60))
-        iso_secs = local.dt.epoch("us").floordiv(1_000_000) - sign * (hh * 3600 + mm * 60)
-        out = pl.DataFrame({"t": s.str.strip_chars(PY_WHITESPACE)}).select(
+        iso_secs = local.dt.epoch("us") // 1_000_000 - pl.col("sign") * (hh * 3600 + mm * 60)
+        out = steps.select(
             pl.when(digits).then(ms_secs).otherwise(iso_secs).alias("v"),
             (t.is_null() | (t == "") | pl.when(digits).then(ms_ok).otherwise(iso_ok)).fill_null(False).alias("ok"),
         )
@@ -279,6 +284,9 @@ def changed_columns(desired: pl.DataFrame, current: pl.DataFrame, modes: Mapping
         new = desired[name] if name in desired.columns else pl.Series([None] * n, dtype=pl.Utf8)
         old = current[name] if name in current.columns else pl.Series([None] * n, dtype=pl.Utf8)
         writes = ~blank(new)
+        if not writes.any():  # nothing to write in this field (a column the model leaves null)
+            out.append(writes.alias(name))
+            continue
         old_blank = blank(old)
         if mode == "if_empty":
             out.append((writes & old_blank).alias(name))
@@ -319,6 +327,11 @@ def current_frame(records: Sequence[Mapping[str, Any]], fields: list[str]) -> tu
     columns: list[pl.Series] = []
     for name in fields:
         values = [r.get(name) for r in records]
+        try:  # the usual case (HubSpot, a Bulk query's CSV, Salesforce text): text or null, checked by polars
+            columns.append(pl.Series(name, values, dtype=pl.Utf8, strict=True))
+            continue
+        except (TypeError, pl.exceptions.PolarsError):
+            pass
         types = {type(v) for v in values} - {type(None)}
         dtype: pl.DataType | None = None
         if types <= {str}:
