@@ -26,10 +26,10 @@ import polars as pl
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef
+from dagster_pipeline.sync.classify import CRM_ID
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.passes import (
     COMPANY_ID,
-    CRM_ID,
     _deleted,
     _Pass,
     _Pending,

@@ -27,8 +27,9 @@ import polars as pl
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef
+from dagster_pipeline.sync.classify import POS
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
-from dagster_pipeline.sync.passes import COMPANY_ID, POS, _deleted, _Pass, _Pending, _with_company_id
+from dagster_pipeline.sync.passes import COMPANY_ID, _deleted, _Pass, _Pending, _with_company_id
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
 
 #: A Bulk query reads every record the lookup could find; it is taken only when the keys are at

@@ -14,7 +14,7 @@ import pytest
 from hubspot.crm.contacts import SimplePublicObjectInput
 from simple_salesforce import format_soql
 
-from dagster_pipeline.sync.passes import WORKFLOW_PRECEDENCE
+from dagster_pipeline.sync.classify import WORKFLOW_PRECEDENCE
 from dagster_pipeline.sync.state import SyncStore
 from tests.sync.conftest import Runner, outcome
 from tests.sync.frames import SEEN, companies, company, person, persons
