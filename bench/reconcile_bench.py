@@ -11,7 +11,9 @@ from the CRM and compared. It prints, per run, the wall time, its split as ``syn
 it (CRM reads, warehouse, engine = the rest), the time inside the comparison of the records found
 (``_Pass.classify_rows``, or per-record ``_Pass.classify`` in code before it), calls and peak RSS.
 The sandbox's state is on disk in ``DIR``, so ``measure`` can run again, at another commit, against
-the same org: a plan writes nothing.
+the same org: a plan writes nothing. Run it from a checkout of the commit to measure (copied into
+an older one): ``sync_bench.py`` puts its own checkout first on ``sys.path``, so the engine measured
+is the one beside the script, whatever ``PYTHONPATH`` says.
 """
 
 from __future__ import annotations
