@@ -26,6 +26,7 @@ import polars as pl
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef
+from dagster_pipeline.sync.classify import CRM_ID
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.passes import (
     COMPANY_ID,
@@ -187,14 +188,13 @@ class HubSpotPass(_Pass):
             for contact_id, err in unread.items():
                 failed.setdefault(by_id[contact_id], err)
         in_play = self.drop_failed_reads(od, in_play, failed)
-        pending: list[_Pending] = []
-        for row in _rows(in_play.filter(pl.col(KEY).is_in(list(found)))):
-            cur = found[row[KEY]]
-            needs_link = row[COMPANY_ID] and not linked.get(cur["id"])
-            p = self.classify(od, row, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
-                              link_to=row[COMPANY_ID] if needs_link else None)
-            if p:
-                pending.append(p)
+        # A contact with a company and no company association yet needs a link, changed or not.
+        has_link = pl.Series([cid for cid, companies in linked.items() if companies], dtype=pl.Utf8)
+        company = pl.col(COMPANY_ID).cast(pl.Utf8)
+        link = pl.when((company != "") & ~pl.col(CRM_ID).is_in(has_link.implode())).then(company)
+        decisions = self.classify_rows(od, in_play.filter(pl.col(KEY).is_in(list(found))), found, desired.modes,
+                                       link=link)
+        pending = [p for _, decide in decisions if (p := decide())]
         new = in_play.filter(~pl.col(KEY).is_in(list(found)))
         chunks: Iterable[list[_Pending]] = ()
         if not s.create:
