@@ -231,6 +231,7 @@ def _run(workflow: str, settings: Settings, warehouse: Any, store: SyncStore, co
     diff = _diff(p, warehouse, sources, enabled=enabled)
     held, totals = diff.hold(table=LOG_TABLE if mode == "sync" else PLAN_TABLE, run_id=run_id, run_at=run_at,
                              mode=mode, replace_workflow=mode == "plan")
+    p.known_records = dict(held.counts)  # records of ours the CRM holds, for the read cost model
     returned = {side.entity: diff.returned(side, expected=totals[side.entity] - held.by_entity.get(side.entity, 0))
                 for side in (diff.company, diff.person)}
     keyed_companies = key_rows(returned["company"], "company", obj=p.company_object.api_name,

@@ -85,6 +85,10 @@ class _Pass(Classifier):
         self.sources: dict[str, pl.DataFrame] = {}  # entity -> keyed sync model (for the intent order)
         #: Whether a key being looked up now was written by us before (a lagging search count could miss it).
         self.written_before = True
+        #: Records of ours the sync state says each CRM object holds (``unchanged`` ones kept in the
+        #: warehouse and those being looked up): a lower bound of the object's size, which lets the
+        #: read cost model rule out a whole-object read without counting (Salesforce ``_path``).
+        self.known_records: dict[str, int] = {}
         self.state_of: dict[str, pl.DataFrame] = {}  # entity -> state of the rows that came back (warehouse diff)
 
     @property
@@ -244,6 +248,15 @@ class _Pass(Classifier):
                                 message=f"reading the record from the CRM failed: {failed[key]}"))
         return frame.filter(~pl.col(KEY).is_in(list(failed)))
 
+    def note_known(self, in_play: pl.DataFrame) -> None:
+        """Before a lookup: whether some of its keys were written by us before, and how many records
+        of each object the state says we hold (added to the held ones in :attr:`known_records`)."""
+        ours = in_play.filter(pl.col("crm_id").is_not_null())
+        self.written_before = not ours.is_empty()
+        for obj, n in ours.group_by("crm_object").len().iter_rows():
+            if obj is not None:
+                self.known_records[str(obj)] = self.known_records.get(str(obj), 0) + int(n)
+
     def entity_objects(self, entity: str) -> list[str]:
         """The CRM objects a record of ``entity`` may be logged under."""
         if entity == "company":
@@ -328,7 +341,7 @@ class _Pass(Classifier):
         if in_play.is_empty():
             return
         failed: dict[str, str] = {}
-        self.written_before = bool(in_play["crm_id"].is_not_null().any())
+        self.note_known(in_play)
         current = self.find_companies(od, in_play[KEY].to_list(), desired.fields, failed)
         in_play = self.drop_failed_reads(od, in_play, failed)
         found = in_play.filter(pl.col(KEY).is_in(list(current)))

@@ -15,7 +15,10 @@ condition) costs one call and ends the lookup when it is 0. A Bulk API 2.0 query
 records costs 2 + ceil(count / 100,000) calls and is taken when that is fewer than the keyed
 statements and the keys are at least ``sync.bulk_read_min_share`` (a tenth) of the records it
 reads: a Bulk query moves every one of them through the API, so a few keys never move a whole
-object. Whichever way is taken, the same records are found.
+object. When the sync state alone shows the keys are below that share (the object holds at least
+the records of ours the state names: a 1% change of a million synced records), no count is made.
+The state can only overstate a lower bound where a rep deleted or converted records of ours,
+which costs calls, never records. Whichever way is taken, the same records are found.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ class SalesforcePass(_Pass):
         if in_play.is_empty():
             return
         keys = in_play[KEY].to_list()
-        self.written_before = bool(in_play["crm_id"].is_not_null().any())
+        self.note_known(in_play)
         failed: dict[str, str] = {}
         contacts = self.find_people(contact_od, keys, contact.fields, None, failed)
         rest = [k for k in keys if k not in contacts and k not in failed]
@@ -235,6 +238,8 @@ class SalesforcePass(_Pass):
             return "keyed", None
         if path == "auto" and self.written_before and keyed_calls <= self.conn.bulk_query_calls(1):
             return "keyed", None  # records of ours exist (the count is not 0) and no Bulk job is cheaper
+        if path == "auto" and keys < self.settings.sync.bulk_read_min_share * self.known_records.get(sobject, 0):
+            return "keyed", None  # the state alone shows the keys are below the share of the object
         if path == "bulk":
             return "bulk", None
         total = self._count_or_none(sobject, where)
