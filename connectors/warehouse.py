@@ -292,14 +292,29 @@ class Warehouse:
         self.rows_fetched += table.num_rows
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
 
-    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
-        """Run several statements in one transaction (all or none); each one's result rows."""
+    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]], *,
+                     unordered: bool = False) -> list[list[dict[str, Any]]]:
+        """Run several statements in one transaction (all or none); each one's result rows.
+
+        ``unordered``: no statement depends on the order in which rows are inserted or returned,
+        so DuckDB need not preserve it (``preserve_insertion_order``): an ``INSERT … SELECT`` of
+        a million rows then runs on every thread and holds fewer rows in memory. The setting is
+        restored afterwards (an in-memory database shares its connection).
+        """
         out: list[list[dict[str, Any]]] = []
+        relax = unordered and self.dialect == "duckdb"
         try:
-            with self._engine.begin() as conn:
-                for sql, params in statements:
-                    result = conn.execute(sa.text(sql), dict(params))
-                    out.append([dict(row._mapping) for row in result] if result.returns_rows else [])
+            with self._engine.connect() as conn:
+                if relax:  # a setting, outside the transaction: restored even when it rolls back
+                    _driver_connection(conn).execute("set preserve_insertion_order = false")
+                try:
+                    with conn.begin():
+                        for sql, params in statements:
+                            result = conn.execute(sa.text(sql), dict(params))
+                            out.append([dict(row._mapping) for row in result] if result.returns_rows else [])
+                finally:
+                    if relax:
+                        _driver_connection(conn).execute("reset preserve_insertion_order")
         except self._errors as exc:
             raise WarehouseError(f"statement failed: {exc}") from exc
         return out

@@ -103,10 +103,6 @@ class WarehouseDiff:
     def _t(self, schema: str, table: str) -> str:
         return f"{self.wh.quote(schema)}.{self.wh.quote(table)}"
 
-    def _c(self, side: Side, name: str) -> str:
-        col = side.column(name)
-        return f"cast(m.{self.wh.quote(col)} as varchar)" if col else "cast(null as varchar)"
-
     # -- the key map -------------------------------------------------------------------
     def map_keys(self) -> int:
         """Add to ``writeback.sync_keys`` the raw keys of both models it has not seen; returns how many."""
@@ -117,7 +113,7 @@ class WarehouseDiff:
         }
         added = 0
         for kind, cols in sources.items():
-            parts = [f"select {self._c(side, col)} as v from {self._t(side.schema, side.table)} m"
+            parts = [f"select {self._raw(side, col)} as v from {self._t(side.schema, side.table)} m"
                      for side, col in cols if side.column(col)]
             if not parts:
                 continue
@@ -129,82 +125,120 @@ class WarehouseDiff:
                 frame = pl.DataFrame({"kind": kind, "raw": raw, "key": normal}).cast(KEYS_SCHEMA)
                 self.wh.append(KEYS_TABLE, frame, schema=SCHEMA)
                 added += frame.height
+        if added:
+            self._dedupe_keys()
         return added
 
+    def _dedupe_keys(self) -> None:
+        """Keep one row per (kind, raw) in the key map, so the diff joins it without a ``group by``.
+
+        Only raws the map lacked are added, but two runs may add the same raw at once. Each run
+        that added keys looks for such pairs after its own commit: whichever commits second sees
+        both rows and keeps one (a raw's key is the same whoever normalised it). Runs that add
+        nothing (a re-run) pay nothing.
+        """
+        keys = self._t(SCHEMA, KEYS_TABLE)
+        twice = f"select kind, raw from {keys} group by kind, raw having count(*) > 1"
+        if not self.wh.execute(f"select count(*) as n from ({twice}) d")[0]["n"]:
+            return
+        scratch = self.wh.quote("writeback_keys_once")
+        self.wh.execute_many([
+            (f"create temporary table {scratch} as select kind, raw, min(key) as key from {keys} k "
+             f"where exists (select 1 from ({twice}) d where d.kind = k.kind and d.raw = k.raw) group by kind, raw",
+             {}),
+            (f"delete from {keys} where exists (select 1 from {scratch} d where d.kind = {keys}.kind "
+             f"and d.raw = {keys}.raw)", {}),
+            (f"insert into {keys} (kind, raw, key) select kind, raw, key from {scratch}", {}),
+            (f"drop table {scratch}", {}),
+        ])
+
     # -- the query ---------------------------------------------------------------------
-    def _fingerprint(self, side: Side, sig: str) -> str:
+    def _fingerprint(self, side: Side, sig: str, alias: str = "m") -> str:
         # ``hash`` is variadic and 64-bit on both DuckDB and Snowflake, and reads each column in
         # its own type: ~9x cheaper than md5 over the columns rendered as text, which made the
-        # fingerprint most of a no-change run.
+        # fingerprint most of a no-change run. Kept as a number until it is compared or returned.
         cols = sorted((c for c in side.columns if c.lower() not in UNHASHED), key=str.lower)
-        args = [f"cast(:{sig} as varchar)", *(f"s.{self.wh.quote(c)}" for c in cols)]
-        return f"cast(hash({', '.join(args)}) as varchar)"
+        args = [f"cast(:{sig} as varchar)", *(f"{alias}.{self.wh.quote(c)}" for c in cols)]
+        return f"hash({', '.join(args)})"
+
+    def _raw(self, side: Side, name: str, alias: str = "m") -> str:
+        col = side.column(name)
+        return f"cast({alias}.{self.wh.quote(col)} as varchar)" if col else "cast(null as varchar)"
+
+    def _key_join(self, alias: str, kind: str, raw: str) -> str:
+        # ``sync_keys`` holds one row per (kind, raw) (see map_keys): joined directly, no group by.
+        return (f"left join {self._t(SCHEMA, KEYS_TABLE)} {alias} on {alias}.kind = '{kind}' "
+                f"and {alias}.raw = {raw}")
+
+    def _state_join(self, alias: str, entity: str, key: str) -> str:
+        return (f"left join {self._t(SCHEMA, STATE_TABLE)} {alias} on {alias}.crm = :crm and {alias}.org = :org "
+                f"and {alias}.workflow = :wf and {alias}.entity = '{entity}' and {alias}.key = {key}")
 
     def _ctes(self) -> tuple[str, dict[str, Any]]:
-        """``c_f`` / ``p_f``: every row of each model with its key, fingerprint, state and ``__held`` flag."""
-        state = self._t(SCHEMA, STATE_TABLE)
-        # One row per raw value, even if two runs added the same one at once.
-        keys = f"(select kind, raw, min(key) as key from {self._t(SCHEMA, KEYS_TABLE)} group by kind, raw)"
+        """Per key of each model: ``c_g`` / ``p_g`` its rows' count and fingerprint (a person's also
+        its company's key); ``c_h`` / ``p_h`` the keys held, with their state's object and CRM id;
+        ``c_l`` every company key with its CRM id when held (what a person's company decides).
+
+        One aggregate per model over narrow columns (key, fingerprint), then one join with the
+        state: no row numbers (only returned rows need their place), no second scan to count a
+        key's rows, no window holding every column.
+        """
         c, p = self.company, self.person
         params: dict[str, Any] = {"crm": self.crm, "org": self.org, "wf": self.workflow,
                                   "c_sig": c.signature, "p_sig": p.signature}
         objects = [f":obj{i}" for i in range(len(p.objects))] or ["cast(null as varchar)"]
         params.update({f"obj{i}": o for i, o in enumerate(p.objects)})
-        over = "over ()" if self.wh.dialect == "duckdb" else "over (order by null)"
-        ckey, pkey = self.wh.quote(c.column(c.key_column) or c.key_column), self.wh.quote(
-            p.column(p.key_column) or p.key_column)
-        pdom = p.column("company_domain")
-        ck = f"cast(s.{self.wh.quote(pdom)} as varchar)" if pdom else "cast(null as varchar)"
         yes = lambda flag: "1 = 1" if flag else "1 = 0"  # noqa: E731
         sql = f"""
-c_src as (select m.*, row_number() {over} as __row from {self._t(c.schema, c.table)} m),
-c_k as (select s.*, km.key as __nkey, {self._fingerprint(c, 'c_sig')} as {SRC}
-        from c_src s left join {keys} km on km.kind = 'domain' and km.raw = cast(s.{ckey} as varchar)),
-c_cnt as (select km.key as __k, count(*) as __n from {self._t(c.schema, c.table)} m
-          join {keys} km on km.kind = 'domain' and km.raw = cast(m.{ckey} as varchar) group by km.key),
-c_n as (select k.*, cn.__n from c_k k left join c_cnt cn on cn.__k = k.__nkey),
-c_j as (select n.*, st.crm_object as {ST_OBJECT}, st.crm_id as {ST_CRM_ID}, st.payload_hash as {ST_HASH}
-        from c_n n left join {state} st on st.crm = :crm and st.org = :org and st.workflow = :wf
-        and st.entity = 'company' and st.key = n.__nkey),
-c_f as (select j.*, case when {yes(c.hold)} and j.__nkey is not null and j.__n = 1
-        and j.{ST_CRM_ID} is not null and j.{ST_HASH} = j.{SRC} then 1 else 0 end as __held from c_j j),
-c_keys as (select distinct __nkey from c_f where __nkey is not null),
-c_held as (select __nkey, {ST_CRM_ID} from c_f where __held = 1),
-p_src as (select m.*, row_number() {over} as __row from {self._t(p.schema, p.table)} m),
-p_k as (select s.*, km.key as __nkey, kc.key as __ck, {self._fingerprint(p, 'p_sig')} as {SRC}
-        from p_src s left join {keys} km on km.kind = 'email' and km.raw = cast(s.{pkey} as varchar)
-        left join {keys} kc on kc.kind = 'domain' and kc.raw = {ck}),
-p_cnt as (select km.key as __k, count(*) as __n from {self._t(p.schema, p.table)} m
-          join {keys} km on km.kind = 'email' and km.raw = cast(m.{pkey} as varchar) group by km.key),
-p_n as (select k.*, pn.__n from p_k k left join p_cnt pn on pn.__k = k.__nkey),
-p_j as (select n.*, st.crm_object as {ST_OBJECT}, st.crm_id as {ST_CRM_ID}, st.payload_hash as {ST_HASH},
-        hc.{ST_CRM_ID} as {HELD_COMPANY_ID}, case when ck.__nkey is null then 0 else 1 end as __ck_known
-        from p_n n left join {state} st on st.crm = :crm and st.org = :org and st.workflow = :wf
-        and st.entity = 'person' and st.key = n.__nkey
-        left join c_held hc on hc.__nkey = n.__ck
-        left join c_keys ck on ck.__nkey = n.__ck),
-p_f as (select j.*, case when {yes(p.hold)} and j.__nkey is not null and j.__n = 1
-        and j.{ST_CRM_ID} is not null and j.{ST_OBJECT} in ({', '.join(objects)})
-        and (j.__ck is null or j.__ck_known = 0 or j.{HELD_COMPANY_ID} is not null)
-        and j.{ST_HASH} = j.{SRC} || '|' || coalesce(j.{HELD_COMPANY_ID}, '') then 1 else 0 end as __held
-        from p_j j)"""
+c_g as (select kc.key as __k, count(*) as __n, min({self._fingerprint(c, 'c_sig')}) as __fp
+        from {self._t(c.schema, c.table)} m {self._key_join('kc', 'domain', self._raw(c, c.key_column))}
+        where kc.key is not null group by kc.key),
+c_h as (select g.__k, st.crm_object as __obj, st.crm_id as __crm_id
+        from c_g g {self._state_join('st', 'company', 'g.__k')}
+        where {yes(c.hold)} and g.__n = 1 and st.crm_id is not null
+        and st.payload_hash = cast(g.__fp as varchar)),
+c_l as (select g.__k, h.__crm_id from c_g g left join c_h h on h.__k = g.__k),
+p_g as (select kp.key as __k, count(*) as __n, min({self._fingerprint(p, 'p_sig')}) as __fp,
+        min(kd.key) as __ck
+        from {self._t(p.schema, p.table)} m {self._key_join('kp', 'email', self._raw(p, p.key_column))}
+        {self._key_join('kd', 'domain', self._raw(p, 'company_domain'))}
+        where kp.key is not null group by kp.key),
+p_h as (select g.__k, st.crm_object as __obj, st.crm_id as __crm_id
+        from p_g g {self._state_join('st', 'person', 'g.__k')}
+        left join c_l cl on cl.__k = g.__ck
+        where {yes(p.hold)} and g.__n = 1 and st.crm_id is not null and st.crm_object in ({', '.join(objects)})
+        and (g.__ck is null or cl.__k is null or cl.__crm_id is not null)
+        and st.payload_hash = cast(g.__fp as varchar) || '|' || coalesce(cl.__crm_id, ''))"""
         return sql, params
 
     def returned(self, side: Side, batch_rows: int | None = None, *, expected: int | None = None) -> pl.DataFrame:
         """The rows of ``side`` that leave the warehouse, in model order, with ``__row``, fingerprint and state.
 
-        ``expected`` 0 (every row was held: a run that changed nothing) skips the query: the diff
-        is not computed a second time to find nothing.
+        Every row of the model but those of a held key (a held key has one row). ``expected`` 0
+        (every row was held: a run that changed nothing) skips the query: the diff is not
+        computed a second time to find nothing.
         """
         if expected == 0:
             return self._empty(side)
         ctes, params = self._ctes()
-        cte = "c_f" if side is self.company else "p_f"
-        cols = [f"f.{self.wh.quote(c)}" for c in side.columns]
-        extra = [f"f.__row as {ROW}", f"f.{SRC}", f"f.{ST_OBJECT}", f"f.{ST_CRM_ID}", f"f.{ST_HASH}"]
-        if side is self.person:
-            extra.append(f"f.{HELD_COMPANY_ID}")
-        sql = f"with {ctes} select {', '.join([*cols, *extra])} from {cte} f where f.__held = 0"
+        over = "over ()" if self.wh.dialect == "duckdb" else "over (order by null)"
+        cols = [f"s.{self.wh.quote(c)}" for c in side.columns]
+        fp = f"cast({self._fingerprint(side, 'c_sig' if side is self.company else 'p_sig', 's')} as varchar)"
+        state = f"st.crm_object as {ST_OBJECT}, st.crm_id as {ST_CRM_ID}, st.payload_hash as {ST_HASH}"
+        src = f"s_n as (select m.*, row_number() {over} as __row from {self._t(side.schema, side.table)} m)"
+        if side is self.company:
+            select = (f"select {', '.join(cols)}, s.__row as {ROW}, {fp} as {SRC}, {state} from s_n s "
+                      f"{self._key_join('k', 'domain', self._raw(side, side.key_column, 's'))} "
+                      f"{self._state_join('st', 'company', 'k.key')} "
+                      "left join c_h h on h.__k = k.key where h.__k is null")
+        else:
+            select = (f"select {', '.join(cols)}, s.__row as {ROW}, {fp} as {SRC}, {state}, "
+                      f"ch.__crm_id as {HELD_COMPANY_ID} from s_n s "
+                      f"{self._key_join('k', 'email', self._raw(side, side.key_column, 's'))} "
+                      f"{self._key_join('kd', 'domain', self._raw(side, 'company_domain', 's'))} "
+                      f"{self._state_join('st', 'person', 'k.key')} "
+                      "left join c_h ch on ch.__k = kd.key left join p_h h on h.__k = k.key where h.__k is null")
+        sql = f"with {ctes}, {src} {select}"
         kw = {"batch_rows": batch_rows} if batch_rows else {}
         frames = list(self.wh.stream(sql, params, **kw))
         if not frames:
@@ -227,34 +261,44 @@ p_f as (select j.*, case when {yes(p.hold)} and j.__nkey is not null and j.__n =
 
         ``replace_workflow`` first deletes the workflow's earlier rows there (a plan keeps only
         its latest held rows: nothing else reads them).
+
+        The held rows go straight from the diff into the log (no scratch table written and read
+        again); each entity's insert reports its rows, and the run's rows per object are counted
+        back from the log (this run's rows only: ``run_id``). Their order does not matter, so
+        DuckDB may write them from every thread.
         """
         ctes, params = self._ctes()
         target = self._t(SCHEMA, table)
         params.update({"run_id": run_id, "run_at": run_at, "mode": mode})
-        held = (f"select 'company' as ent, {ST_OBJECT} as obj, __nkey as k, {ST_CRM_ID} as crm_id from c_f "
-                f"where __held = 1 union all select 'person', {ST_OBJECT}, __nkey, {ST_CRM_ID} from p_f "
-                "where __held = 1")
-        # The held rows are found once (a temporary table of three columns), then logged and counted.
-        scratch = self.wh.quote("writeback_held_rows")
-        insert = (f"insert into {target} (run_id, run_at, mode, workflow, crm, org, object, key, crm_id, action, "
-                  f"status, reason, changed_fields, message) select :run_id, :run_at, :mode, :wf, :crm, :org, "
-                  f"h.obj, h.k, h.crm_id, 'unchanged', 'unchanged', cast(null as varchar), cast(null as varchar), "
-                  f"cast(null as varchar) from {scratch} h")
+
+        def insert(cte: str) -> str:
+            return (f"insert into {target} (run_id, run_at, mode, workflow, crm, org, object, key, crm_id, action, "
+                    f"status, reason, changed_fields, message) select :run_id, :run_at, :mode, :wf, :crm, :org, "
+                    f"q.__obj, q.__k, q.__crm_id, 'unchanged', 'unchanged', cast(null as varchar), "
+                    f"cast(null as varchar), cast(null as varchar) from (with {ctes} select __obj, __k, __crm_id "
+                    f"from {cte}) q")
+
         c, p = self.company, self.person
         totals = (f"select (select count(*) from {self._t(c.schema, c.table)}) as companies, "
                   f"(select count(*) from {self._t(p.schema, p.table)}) as persons")
-        statements: list[tuple[str, dict[str, Any]]] = [
-            (f"create temporary table {scratch} as select * from (with {ctes} {held}) q", params)]
+        count = (f"select object, count(*) as n from {target} where run_id = :run_id and workflow = :wf "
+                 "group by object")
+        statements: list[tuple[str, dict[str, Any]]] = []
         if replace_workflow:
             statements.append((f"delete from {target} where workflow = :wf and crm = :crm", params))
-        count = f"select h.ent, h.obj, count(*) as n from {scratch} h group by h.ent, h.obj"
-        statements += [(insert, params), (count, {}), (totals, {}), (f"drop table {scratch}", {})]
-        results = self.wh.execute_many(statements)
-        held_rows = Held(table=table)
-        for r in results[-3]:
-            ent, obj, n = (list(r.values()) + [0])[:3]
-            held_rows.counts[str(obj)] = held_rows.counts.get(str(obj), 0) + int(n)
-            held_rows.by_entity[str(ent)] = held_rows.by_entity.get(str(ent), 0) + int(n)
-        tot = list(results[-2][0].values())
-        return held_rows, {"company": int(tot[0]), "person": int(tot[1])}
+        statements += [(insert("c_h"), params), (insert("p_h"), params),
+                       (count, {"run_id": run_id, "wf": self.workflow}), (totals, {})]
+        results = self.wh.execute_many(statements, unordered=True)
+        held = Held(table=table)
+        for entity, rows in (("company", results[-4]), ("person", results[-3])):
+            held.by_entity[entity] = _inserted(rows)
+        for r in results[-2]:
+            obj, n = list(r.values())[:2]
+            held.counts[str(obj)] = int(n)
+        tot = list(results[-1][0].values())
+        return held, {"company": int(tot[0]), "person": int(tot[1])}
 
+
+def _inserted(rows: list[dict[str, Any]]) -> int:
+    """Rows an ``INSERT`` wrote, from the row it returns (DuckDB ``Count``, Snowflake ``number of rows inserted``)."""
+    return int(next(iter(rows[0].values()))) if rows else 0
