@@ -104,7 +104,7 @@ def seed(spec: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     p = SalesforcePass(WORKFLOW, settings, connector, SyncStore(wh), mode="plan", full_refresh=False,
                        run_id="seed", sample_size=0)
-    sources = {e: (SYNC_SCHEMA, sync_model(WORKFLOW, e)) for e in ("company", "person")}
+    sources = {e: (SYNC_SCHEMA, sync_model(WORKFLOW, e)) for e in ("company", "person")}  # type: ignore[arg-type]
     diff = _diff(p, wh, sources, enabled=True)  # also maps every raw key (streamed, in Python)
     seed_state(diff, objects={"company": "Account", "person": "Lead"})
     return {"kind": "seed", "seconds": round(time.perf_counter() - t0, 1),

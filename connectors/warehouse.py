@@ -69,6 +69,11 @@ _APPEND_VIEW = "writeback_append_rows"
 _INSERT_CHUNK = 10_000
 #: Rows per Arrow batch when a query's result is streamed (:meth:`Warehouse.stream`).
 STREAM_BATCH = 100_000
+#: DuckDB settings while :meth:`Warehouse.execute_many` writes rows in bulk (measured on a 1M-row
+#: insert of sync-log rows, ``bench/README.md``): no insertion order to keep (every thread may
+#: write), and dictionary compression instead of trying every method on every column, which
+#: took half the insert's CPU. Constant columns still shrink to one dictionary entry.
+DUCKDB_BULK_SETTINGS = {"preserve_insertion_order": "false", "force_compression": "dictionary"}
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -242,8 +247,9 @@ class Warehouse:
         except self._errors as exc:
             raise WarehouseError(f"statement failed: {exc}") from exc
 
-    def stream(self, sql: str, params: Mapping[str, Any] | None = None, *,
-               batch_rows: int = STREAM_BATCH) -> Iterator[pl.DataFrame]:
+    def stream(self, sql: str, params: Mapping[str, Any] | None = None, *, batch_rows: int = STREAM_BATCH,
+               before: Sequence[tuple[str, Mapping[str, Any]]] = (),
+               after: Sequence[str] = ()) -> Iterator[pl.DataFrame]:
         """The result of one query as polars frames of at most ``batch_rows`` rows each.
 
         Memory stays bounded by the batch, whatever the result's size: DuckDB hands Arrow record
@@ -251,27 +257,45 @@ class Warehouse:
         (``stream_results``) and each batch converted to Arrow with the types the cursor
         describes. ``:name`` placeholders take ``params``. Every row yielded counts in
         :attr:`rows_fetched`. Frames have the names and dtypes :meth:`read_model` gives.
+
+        ``before`` statements run first on the same connection, so the query can read the
+        temporary tables they create (a big query split in steps, each with its own memory);
+        ``after`` statements run last, whether or not the query succeeded (drop those tables:
+        an in-memory DuckDB shares one connection).
         """
         values = dict(params or {})
         snowflake = self.dialect == "snowflake"
         try:
             with self._engine.connect() as conn:
-                if self.dialect == "duckdb":
-                    raw = _driver_connection(conn)
-                    relation = raw.sql(_BIND.sub(r"$\1", sql), params=values)
-                    # DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader / record_batch.
-                    reader = (getattr(relation, "to_arrow_reader", None) or relation.record_batch)(batch_rows)
-                    for batch in reader:
-                        if batch.num_rows:
-                            self.rows_fetched += batch.num_rows
-                            yield _normalise(pa.Table.from_batches([batch]), uppercase_means_lower=False)
-                    return
-                result = conn.execution_options(stream_results=True).execute(sa.text(sql), values)
-                description = result.cursor.description if result.cursor is not None else []
-                while rows := result.fetchmany(batch_rows):
-                    self.rows_fetched += len(rows)
-                    yield _normalise(_rows_to_arrow(description, rows, snowflake=snowflake),
-                                     uppercase_means_lower=snowflake)
+                try:
+                    if self.dialect == "duckdb":
+                        raw = _driver_connection(conn)
+                        for statement, args in before:
+                            raw.execute(*_duckdb_bind(statement, args))
+                        query, args = _duckdb_bind(sql, values)
+                        relation = raw.sql(query, params=args)
+                        # DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader / record_batch.
+                        reader = (getattr(relation, "to_arrow_reader", None) or relation.record_batch)(batch_rows)
+                        for batch in reader:
+                            if batch.num_rows:
+                                self.rows_fetched += batch.num_rows
+                                yield _normalise(pa.Table.from_batches([batch]), uppercase_means_lower=False)
+                        return
+                    for statement, args in before:
+                        conn.execute(sa.text(statement), dict(args))
+                    result = conn.execution_options(stream_results=True).execute(sa.text(sql), values)
+                    description = result.cursor.description if result.cursor is not None else []
+                    while rows := result.fetchmany(batch_rows):
+                        self.rows_fetched += len(rows)
+                        yield _normalise(_rows_to_arrow(description, rows, snowflake=snowflake),
+                                         uppercase_means_lower=snowflake)
+                finally:
+                    for statement in after:
+                        with contextlib.suppress(*self._errors):
+                            if self.dialect == "duckdb":
+                                _driver_connection(conn).execute(statement)
+                            else:
+                                conn.execute(sa.text(statement))
         except self._errors as exc:
             raise WarehouseError(f"query failed: {exc}") from exc
 
@@ -293,28 +317,32 @@ class Warehouse:
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
 
     def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]], *,
-                     unordered: bool = False) -> list[list[dict[str, Any]]]:
+                     bulk: bool = False) -> list[list[dict[str, Any]]]:
         """Run several statements in one transaction (all or none); each one's result rows.
 
-        ``unordered``: no statement depends on the order in which rows are inserted or returned,
-        so DuckDB need not preserve it (``preserve_insertion_order``): an ``INSERT … SELECT`` of
-        a million rows then runs on every thread and holds fewer rows in memory. The setting is
-        restored afterwards (an in-memory database shares its connection).
+        ``bulk``: the statements write many rows (a run's ``unchanged`` outcomes, a million for
+        a million-row model) in no particular order. On DuckDB the transaction then runs with
+        :data:`DUCKDB_BULK_SETTINGS`, restored afterwards (they are global to the database and
+        an in-memory database shares its connection).
         """
         out: list[list[dict[str, Any]]] = []
-        relax = unordered and self.dialect == "duckdb"
+        relax = bulk and self.dialect == "duckdb"
         try:
             with self._engine.connect() as conn:
-                if relax:  # a setting, outside the transaction: restored even when it rolls back
-                    _driver_connection(conn).execute("set preserve_insertion_order = false")
+                before: dict[str, Any] = {}
+                if relax:  # settings, outside the transaction: restored even when it rolls back
+                    raw = _driver_connection(conn)
+                    for name, value in DUCKDB_BULK_SETTINGS.items():
+                        before[name] = raw.execute("select current_setting(?)", [name]).fetchone()[0]
+                        raw.execute(f"set {name} = '{value}'")
                 try:
                     with conn.begin():
                         for sql, params in statements:
                             result = conn.execute(sa.text(sql), dict(params))
                             out.append([dict(row._mapping) for row in result] if result.returns_rows else [])
                 finally:
-                    if relax:
-                        _driver_connection(conn).execute("reset preserve_insertion_order")
+                    for name, value in before.items():
+                        _driver_connection(conn).execute(f"set {name} = '{value}'")
         except self._errors as exc:
             raise WarehouseError(f"statement failed: {exc}") from exc
         return out
@@ -480,6 +508,13 @@ class Warehouse:
                                          f"add column {self._quote(column.name, model)} {sql_type}"))
             for chunk in df.iter_slices(_INSERT_CHUNK):
                 conn.execute(target.insert(), chunk.to_dicts())
+
+
+def _duckdb_bind(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``:name`` placeholders as DuckDB's ``$name``, with only the parameters the statement names
+    (DuckDB refuses any other)."""
+    names = set(_BIND.findall(sql))
+    return _BIND.sub(r"$\1", sql), {k: v for k, v in params.items() if k in names}
 
 
 def _driver_connection(conn: Connection) -> Any:
