@@ -45,7 +45,7 @@ import polars as pl
 
 from connectors.warehouse import Warehouse
 from dagster_pipeline.sync.keys import ROW, domain_keys, email_keys
-from dagster_pipeline.sync.state import KEYS_SCHEMA, KEYS_TABLE, SCHEMA, STATE_TABLE
+from dagster_pipeline.sync.state import KEYS_SCHEMA, KEYS_TABLE, SCHEMA, STATE_TABLE, SyncStore
 
 #: Columns a returned row carries besides the model's own (dropped before anything is written).
 SRC = "__src"  # the row's fingerprint as computed in the warehouse
@@ -127,32 +127,9 @@ class WarehouseDiff:
                 frame = pl.DataFrame({"kind": kind, "raw": raw, "key": normal}).cast(KEYS_SCHEMA)
                 self.wh.append(KEYS_TABLE, frame, schema=SCHEMA)
                 added += frame.height
-        if added:
-            self._dedupe_keys()
+        if added:  # two runs may have added the same raw at once
+            SyncStore(self.wh).dedupe_keys()
         return added
-
-    def _dedupe_keys(self) -> None:
-        """Keep one row per (kind, raw) in the key map, so the diff joins it without a ``group by``.
-
-        Only raws the map lacked are added, but two runs may add the same raw at once. Each run
-        that added keys looks for such pairs after its own commit: whichever commits second sees
-        both rows and keeps one (a raw's key is the same whoever normalised it). Runs that add
-        nothing (a re-run) pay nothing.
-        """
-        keys = self._t(SCHEMA, KEYS_TABLE)
-        twice = f"select kind, raw from {keys} group by kind, raw having count(*) > 1"
-        if not self.wh.execute(f"select count(*) as n from ({twice}) d")[0]["n"]:
-            return
-        scratch = self.wh.quote("writeback_keys_once")
-        self.wh.execute_many([
-            (f"create temporary table {scratch} as select kind, raw, min(key) as key from {keys} k "
-             f"where exists (select 1 from ({twice}) d where d.kind = k.kind and d.raw = k.raw) group by kind, raw",
-             {}),
-            (f"delete from {keys} where exists (select 1 from {scratch} d where d.kind = {keys}.kind "
-             f"and d.raw = {keys}.raw)", {}),
-            (f"insert into {keys} (kind, raw, key) select kind, raw, key from {scratch}", {}),
-            (f"drop table {scratch}", {}),
-        ])
 
     # -- the query ---------------------------------------------------------------------
     def _fingerprint(self, side: Side, sig: str, alias: str = "m") -> str:
