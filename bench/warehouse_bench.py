@@ -173,7 +173,9 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
             print(f"  {json.dumps({k: v for k, v in res.items() if k != 'summary'}, default=str)}",
                   file=sys.stderr, flush=True)
             return res
-    tail = (proc.stderr or "")[-3000:]
+    # The error's own line first: a failed statement's SQL alone can fill the tail.
+    errors = [line[:500] for line in (proc.stderr or "").splitlines() if "Error" in line][-3:]
+    tail = "\n".join([*errors, (proc.stderr or "")[-1500:]])
     print(f"  {label} failed (exit {proc.returncode}):\n{tail}", file=sys.stderr)
     return {"kind": spec["kind"], "error": f"exit {proc.returncode}", "stderr": tail}
 
