@@ -17,17 +17,20 @@ warehouse whose hash changes (another engine, an upgrade) re-diffs once, never w
 
 **Keys.** Keys are normalised by Python's rules (:mod:`~dagster_pipeline.sync.keys`: IDN to
 punycode, ports, user-info… which no SQL dialect spells the same way), once per distinct raw
-value: ``writeback.sync_keys`` maps each raw email / domain ever seen to its key. Before the
-diff, the raw values the map lacks are read (on a re-run: none), normalised here and added.
-With the map the warehouse groups rows by their normalised key exactly as Python would, so:
+value: ``writeback.sync_keys`` maps each raw email / domain ever seen to its key, one row per
+raw value (so it is joined without a ``group by``). Before the diff, the raw values the map
+lacks are read (on a re-run: none), normalised here and added. With the map the warehouse
+groups rows by their normalised key exactly as Python would, so:
 
 - a row is **held** (stays in the warehouse, ``unchanged``) only when its key is usable, no other
-  row of the model has the same key (counted by an aggregate over the key column alone, not a
-  window that would hold every row's columns), the state holds a CRM id for it and its fingerprint equals
-  the state's; for a person also when its company is held (or not in the company model);
+  row of the model has the same key (one aggregate per model and key: rows, fingerprint, a
+  person's company key — narrow columns, no window holding every row's columns), the state
+  holds a CRM id for it and its fingerprint equals the state's; for a person also when its
+  company is held (or not in the company model);
 - every other row comes back — all rows of a duplicated key together, rows without a key, new
   and changed rows — with its 1-based place in the model (``__row``, the order the warehouse
-  scans it) and its state, so :func:`~dagster_pipeline.sync.keys.key_rows` finds missing and
+  scans it; only rows that come back are numbered, in a query that runs only when some do) and
+  its state, so :func:`~dagster_pipeline.sync.keys.key_rows` finds missing and
   duplicate keys among them with the same messages as before.
 
 Rows are held only when the run would log them ``unchanged``: a disabled workflow, an object
