@@ -45,6 +45,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool, StaticPool
 
 from connectors.errors import WarehouseError
+from connectors.warehouse_types import _cursor_to_arrow, _normalise, _rows_to_arrow, _sqlalchemy_type
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DUCKDB_PATH = REPO_ROOT / ".data" / "warehouse.duckdb"
@@ -69,6 +70,12 @@ _APPEND_VIEW = "writeback_append_rows"
 _INSERT_CHUNK = 10_000
 #: Rows per Arrow batch when a query's result is streamed (:meth:`Warehouse.stream`).
 STREAM_BATCH = 100_000
+#: DuckDB settings while :meth:`Warehouse.execute_many` writes rows in bulk (measured on a 1M-row
+#: insert of sync-log rows, ``bench/README.md``): no insertion order to keep (every thread may
+#: write), and dictionary compression instead of trying every method on every column, which
+#: took half the insert's CPU. Constant columns still shrink to one dictionary entry.
+DUCKDB_BULK_SETTINGS = {"preserve_insertion_order": "false", "force_compression": "dictionary"}
+_OUT_OF_MEMORY = re.compile(r"Out of Memory Error", re.IGNORECASE)
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -246,8 +253,9 @@ class Warehouse:
         except self._errors as exc:
             raise WarehouseError(f"statement failed: {exc}") from exc
 
-    def stream(self, sql: str, params: Mapping[str, Any] | None = None, *,
-               batch_rows: int = STREAM_BATCH) -> Iterator[pl.DataFrame]:
+    def stream(self, sql: str, params: Mapping[str, Any] | None = None, *, batch_rows: int = STREAM_BATCH,
+               before: Sequence[tuple[str, Mapping[str, Any]]] = (),
+               after: Sequence[str] = ()) -> Iterator[pl.DataFrame]:
         """The result of one query as polars frames of at most ``batch_rows`` rows each.
 
         Memory stays bounded by the batch, whatever the result's size: DuckDB hands Arrow record
@@ -255,27 +263,45 @@ class Warehouse:
         (``stream_results``) and each batch converted to Arrow with the types the cursor
         describes. ``:name`` placeholders take ``params``. Every row yielded counts in
         :attr:`rows_fetched`. Frames have the names and dtypes :meth:`read_model` gives.
+
+        ``before`` statements run first on the same connection, so the query can read the
+        temporary tables they create (a big query split in steps, each with its own memory);
+        ``after`` statements run last, whether or not the query succeeded (drop those tables:
+        an in-memory DuckDB shares one connection).
         """
         values = dict(params or {})
         snowflake = self.dialect == "snowflake"
         try:
             with self._engine.connect() as conn:
-                if self.dialect == "duckdb":
-                    raw = _driver_connection(conn)
-                    relation = raw.sql(_BIND.sub(r"$\1", sql), params=values)
-                    # DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader / record_batch.
-                    reader = (getattr(relation, "to_arrow_reader", None) or relation.record_batch)(batch_rows)
-                    for batch in reader:
-                        if batch.num_rows:
-                            self.rows_fetched += batch.num_rows
-                            yield _normalise(pa.Table.from_batches([batch]), uppercase_means_lower=False)
-                    return
-                result = conn.execution_options(stream_results=True).execute(sa.text(sql), values)
-                description = result.cursor.description if result.cursor is not None else []
-                while rows := result.fetchmany(batch_rows):
-                    self.rows_fetched += len(rows)
-                    yield _normalise(_rows_to_arrow(description, rows, snowflake=snowflake),
-                                     uppercase_means_lower=snowflake)
+                try:
+                    if self.dialect == "duckdb":
+                        raw = _driver_connection(conn)
+                        for statement, args in before:
+                            raw.execute(*_duckdb_bind(statement, args))
+                        query, args = _duckdb_bind(sql, values)
+                        relation = raw.sql(query, params=args)
+                        # DuckDB 2 names it to_arrow_reader; 1.x fetch_arrow_reader / record_batch.
+                        reader = (getattr(relation, "to_arrow_reader", None) or relation.record_batch)(batch_rows)
+                        for batch in reader:
+                            if batch.num_rows:
+                                self.rows_fetched += batch.num_rows
+                                yield _normalise(pa.Table.from_batches([batch]), uppercase_means_lower=False)
+                        return
+                    for statement, args in before:
+                        conn.execute(sa.text(statement), dict(args))
+                    result = conn.execution_options(stream_results=True).execute(sa.text(sql), values)
+                    description = result.cursor.description if result.cursor is not None else []
+                    while rows := result.fetchmany(batch_rows):
+                        self.rows_fetched += len(rows)
+                        yield _normalise(_rows_to_arrow(description, rows, snowflake=snowflake),
+                                         uppercase_means_lower=snowflake)
+                finally:
+                    for statement in after:
+                        with contextlib.suppress(*self._errors):
+                            if self.dialect == "duckdb":
+                                _driver_connection(conn).execute(statement)
+                            else:
+                                conn.execute(sa.text(statement))
         except self._errors as exc:
             raise WarehouseError(f"query failed: {exc}") from exc
 
@@ -296,16 +322,46 @@ class Warehouse:
         self.rows_fetched += table.num_rows
         return _normalise(table, uppercase_means_lower=self.dialect == "snowflake")
 
-    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]:
-        """Run several statements in one transaction (all or none); each one's result rows."""
-        out: list[list[dict[str, Any]]] = []
+    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]], *,
+                     bulk: bool = False) -> list[list[dict[str, Any]]]:
+        """Run several statements in one transaction (all or none); each one's result rows.
+
+        ``bulk``: the statements write many rows (a run's ``unchanged`` outcomes, a million for
+        a million-row model) in no particular order. On DuckDB the transaction then runs with
+        :data:`DUCKDB_BULK_SETTINGS`, restored afterwards (they are global to the database and
+        an in-memory database shares its connection). When DuckDB runs out of memory there,
+        the transaction (rolled back, nothing written) is run once more on one thread: with
+        several, each thread's hash tables need memory at once and some could not spill (a
+        10M-row diff under the 512MB cap, measured); on one thread they spill to disk in turn.
+        """
+        relax = bulk and self.dialect == "duckdb"
         try:
-            with self._engine.begin() as conn:
-                for sql, params in statements:
-                    result = conn.execute(sa.text(sql), dict(params))
-                    out.append([dict(row._mapping) for row in result] if result.returns_rows else [])
+            return self._execute_many(statements, DUCKDB_BULK_SETTINGS if relax else {})
         except self._errors as exc:
+            if relax and _OUT_OF_MEMORY.search(str(exc)):
+                try:
+                    return self._execute_many(statements, {**DUCKDB_BULK_SETTINGS, "threads": "1"})
+                except self._errors as again:
+                    raise WarehouseError(f"statement failed: {again}") from again
             raise WarehouseError(f"statement failed: {exc}") from exc
+
+    def _execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]],
+                      settings: Mapping[str, str]) -> list[list[dict[str, Any]]]:
+        out: list[list[dict[str, Any]]] = []
+        with self._engine.connect() as conn:
+            before: dict[str, Any] = {}
+            raw: Any = _driver_connection(conn) if settings else None
+            for name, value in settings.items():  # outside the transaction: restored even when it rolls back
+                before[name] = raw.execute("select current_setting(?)", [name]).fetchone()[0]
+                raw.execute(f"set {name} = '{value}'")
+            try:
+                with conn.begin():
+                    for sql, params in statements:
+                        result = conn.execute(sa.text(sql), dict(params))
+                        out.append([dict(row._mapping) for row in result] if result.returns_rows else [])
+            finally:
+                for name, value in before.items():
+                    raw.execute(f"set {name} = '{value}'")
         return out
 
     def raw_columns(self, name: str, schema: str = SYNC_SCHEMA) -> list[str]:
@@ -471,88 +527,16 @@ class Warehouse:
                 conn.execute(target.insert(), chunk.to_dicts())
 
 
+def _duckdb_bind(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``:name`` placeholders as DuckDB's ``$name``, with only the parameters the statement names
+    (DuckDB refuses any other)."""
+    names = set(_BIND.findall(sql))
+    return _BIND.sub(r"$\1", sql), {k: v for k, v in params.items() if k in names}
+
+
 def _driver_connection(conn: Connection) -> Any:
     """The driver's own connection (duckdb's, snowflake-connector's) behind a SQLAlchemy one."""
     raw = conn.connection.driver_connection
     if raw is None:
         raise WarehouseError("the SQLAlchemy connection has no driver connection")
     return raw
-
-
-def _snowflake_arrow_available() -> bool:
-    try:
-        from snowflake.connector.options import installed_pandas
-    except ImportError:
-        return False
-    return bool(installed_pandas)
-
-
-def _cursor_to_arrow(cursor: Any, *, snowflake: bool) -> pa.Table:
-    fetch_arrow_all = getattr(cursor, "fetch_arrow_all", None)
-    if snowflake and fetch_arrow_all is not None and _snowflake_arrow_available():
-        return fetch_arrow_all(force_return_table=True)
-    return _rows_to_arrow(cursor.description or [], cursor.fetchall(), snowflake=snowflake)
-
-
-def _rows_to_arrow(description: Any, rows: Sequence[Any], *, snowflake: bool) -> pa.Table:
-    arrays, names = [], []
-    for index, column in enumerate(description):
-        values = [row[index] for row in rows]
-        arrow_type = _snowflake_arrow_type(column) if snowflake else None
-        arrays.append(pa.array(values, type=arrow_type))
-        names.append(column[0])
-    return pa.table(arrays, names=names)
-
-
-def _snowflake_arrow_type(column: Any) -> pa.DataType | None:
-    """The Arrow type of a Snowflake result column, from the cursor description's type code."""
-    from snowflake.connector.constants import FIELD_ID_TO_NAME
-
-    kind = FIELD_ID_TO_NAME.get(column[1])
-    precision, scale = column[4], column[5]
-    if kind == "FIXED":
-        return pa.int64() if not scale else pa.decimal128(precision or 38, scale)
-    return {
-        "REAL": pa.float64(),
-        "TEXT": pa.string(),
-        "DATE": pa.date32(),
-        "TIMESTAMP_NTZ": pa.timestamp("us"),
-        "TIMESTAMP": pa.timestamp("us"),
-        "TIMESTAMP_LTZ": pa.timestamp("us", tz="UTC"),
-        "TIMESTAMP_TZ": pa.timestamp("us", tz="UTC"),
-        "BOOLEAN": pa.bool_(),
-        "BINARY": pa.binary(),
-        "TIME": pa.time64("us"),
-    }.get(kind or "")
-
-
-def _normalise(table: pa.Table, *, uppercase_means_lower: bool) -> pl.DataFrame:
-    """Same names and dtypes whatever the warehouse, so frames from DuckDB and Snowflake compare equal."""
-    df = pl.from_arrow(table)
-    assert isinstance(df, pl.DataFrame)
-    if uppercase_means_lower:
-        # Snowflake reports unquoted (case-insensitive) identifiers in upper case.
-        df = df.rename({name: name.lower() for name in df.columns if name == name.upper()})
-    casts: list[pl.Expr] = []
-    for name, dtype in df.schema.items():
-        if dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 0):
-            casts.append(pl.col(name).cast(pl.Int64))
-        elif isinstance(dtype, pl.Datetime) and dtype.time_unit != "us":
-            casts.append(pl.col(name).cast(pl.Datetime("us", dtype.time_zone)))
-    return df.with_columns(casts) if casts else df
-
-
-def _sqlalchemy_type(dtype: pl.DataType, column: str, model: str) -> sa.types.TypeEngine[Any]:
-    if dtype.is_integer():
-        return sa.BigInteger()
-    if dtype.is_float():
-        return sa.Float()
-    if isinstance(dtype, pl.Boolean):
-        return sa.Boolean()
-    if isinstance(dtype, pl.Datetime):
-        return sa.DateTime(timezone=dtype.time_zone is not None)
-    if isinstance(dtype, pl.Date):
-        return sa.Date()
-    if isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
-        return sa.String()
-    raise WarehouseError(f"column {column!r} has type {dtype}, which cannot be stored; cast it first", model=model)

@@ -65,7 +65,7 @@ from dagster_pipeline.sync.ramp import RampStore, open_ramp
 from dagster_pipeline.sync.records import check_columns
 from dagster_pipeline.sync.segments import segment_hash
 from dagster_pipeline.sync.settings import CRM_OBJECTS, Settings
-from dagster_pipeline.sync.state import LOG_TABLE, PLAN_TABLE, SCHEMA, STATE_SCHEMA, SyncStore, TableStore, utcnow
+from dagster_pipeline.sync.state import LOG_TABLE, PLAN_TABLE, SCHEMA, SyncStore, TableStore, utcnow
 from dagster_pipeline.sync.warehouse_diff import (
     ST_CRM_ID,
     ST_HASH,
@@ -231,7 +231,7 @@ def _run(workflow: str, settings: Settings, warehouse: Any, store: SyncStore, co
     diff = _diff(p, warehouse, sources, enabled=enabled)
     held, totals = diff.hold(table=LOG_TABLE if mode == "sync" else PLAN_TABLE, run_id=run_id, run_at=run_at,
                              mode=mode, replace_workflow=mode == "plan")
-    p.held_rows = dict(held.by_entity)  # records of ours the CRM holds beyond those read (read-path costs)
+    p.known_records = dict(held.counts)  # records of ours the CRM holds, for the read cost model
     returned = {side.entity: diff.returned(side, expected=totals[side.entity] - held.by_entity.get(side.entity, 0))
                 for side in (diff.company, diff.person)}
     keyed_companies = key_rows(returned["company"], "company", obj=p.company_object.api_name,
@@ -284,8 +284,9 @@ def _run(workflow: str, settings: Settings, warehouse: Any, store: SyncStore, co
     if mode == "sync":
         try:
             store.append_log(log)
-            if p.state_rows:
-                store.save_state(pl.DataFrame(p.state_rows, schema=STATE_SCHEMA))
+            state = p.state_frame()
+            if not state.is_empty():
+                store.save_state(state)
             if ramp is not None and ramp.unrecorded:
                 RampStore(warehouse).append(ramp.row(crm, p.org, run_id, utcnow()))
         except Exception:

@@ -33,6 +33,7 @@ from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from connectors.hubspot.wire import ASSOC_READ_CAP, BATCH_CAP, LIST_PAGE
 from dagster_pipeline.sync.catalog import OBJECTS, ObjectDef
+from dagster_pipeline.sync.classify import CRM_ID
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
 from dagster_pipeline.sync.passes import (
     COMPANY_ID,
@@ -79,8 +80,6 @@ def _hubspot_value(value: Any) -> str:
 
 
 class HubSpotPass(_Pass):
-    #: Records of the entity being read that the CRM holds at least, by our sync state.
-    known_in_crm = 0
     #: While set, contact creates go by batch create with their company association inline.
     link_inline = False
 
@@ -123,7 +122,7 @@ class HubSpotPass(_Pass):
                     return {}, {}
                 estimate = having
             else:  # search lags our own writes: the records we know the CRM holds stand in for its count
-                estimate = max(distinct, self.known_in_crm)
+                estimate = max(distinct, self.known_records.get(object_type, 0))
             if path == "auto" and list_is_cheaper(distinct, estimate, keyed, self.settings.sync.bulk_read_min_share,
                                                   counted=False):
                 whole = list_is_cheaper(distinct, self.conn.count_all(object_type), keyed,
@@ -135,14 +134,6 @@ class HubSpotPass(_Pass):
         except CrmError:
             pass  # no count or no list: read by key as before
         return self._read_keyed(object_type, id_property, keys, props, failed), None
-
-    def split_by_state(self, frame: pl.DataFrame, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """As every pass splits, noting how many records of ours the CRM holds at least (rows with a
-        CRM id, and those the warehouse kept unchanged): the least the whole object's list costs."""
-        unchanged, in_play = super().split_by_state(frame, entity)
-        self.known_in_crm = (self.held_rows.get(entity, 0) + int(unchanged["crm_id"].is_not_null().sum())
-                             + int(in_play["crm_id"].is_not_null().sum()))
-        return unchanged, in_play
 
     def _read_keyed(self, object_type: str, id_property: str, keys: list[str], props: list[str],
                     failed: dict[str, str]) -> dict[str, dict]:
@@ -226,7 +217,7 @@ class HubSpotPass(_Pass):
         schema = self.schema(od)
         props = [f for f in desired.fields if f in schema.fields]
         failed: dict[str, str] = {}
-        self.written_before = bool(in_play["crm_id"].is_not_null().any())
+        self.note_known(in_play)
         read, listed = self.read_by(od.api_name, "email", in_play[KEY].to_list(), props, failed, links="companies")
         found = {k.lower(): self._current(o) for k, o in read.items()}
         linked: dict[str, list[str]] = listed or {}
@@ -238,14 +229,13 @@ class HubSpotPass(_Pass):
             for contact_id, err in unread.items():
                 failed.setdefault(by_id[contact_id], err)
         in_play = self.drop_failed_reads(od, in_play, failed)
-        pending: list[_Pending] = []
-        for row in _rows(in_play.filter(pl.col(KEY).is_in(list(found)))):
-            cur = found[row[KEY]]
-            needs_link = row[COMPANY_ID] and not linked.get(cur["id"])
-            p = self.classify(od, row, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
-                              link_to=row[COMPANY_ID] if needs_link else None)
-            if p:
-                pending.append(p)
+        # A contact with a company and no company association yet needs a link, changed or not.
+        has_link = pl.Series([cid for cid, companies in linked.items() if companies], dtype=pl.Utf8)
+        company = pl.col(COMPANY_ID).cast(pl.Utf8)
+        link = pl.when((company != "") & ~pl.col(CRM_ID).is_in(has_link.implode())).then(company)
+        decisions = self.classify_rows(od, in_play.filter(pl.col(KEY).is_in(list(found))), found, desired.modes,
+                                       link=link)
+        pending = [p for _, decide in decisions if (p := decide())]
         new = in_play.filter(~pl.col(KEY).is_in(list(found)))
         chunks: Iterable[list[_Pending]] = ()
         if not s.create:

@@ -2,10 +2,11 @@
 
 :class:`_Pass` holds what a run knows (settings, connector, schemas, the field gate, the sync
 state of the rows that came back from the warehouse diff) and does what both CRMs do alike:
-fingerprints and the field-by-field diff, creates built column-wise and written in chunks,
-the ramp guard, the precedence between workflows that write one record, and one outcome per
-record. How each CRM finds and writes its records is :mod:`~dagster_pipeline.sync.salesforce_pass`
-and :mod:`~dagster_pipeline.sync.hubspot_pass`; :mod:`~dagster_pipeline.sync.engine` runs a pass
+fingerprints, creates built column-wise and written in chunks, the ramp guard, and one outcome
+per record. Deciding the records the CRM already holds (the field-by-field diff, column-wise, and
+the precedence between workflows that write one record) is :mod:`~dagster_pipeline.sync.classify`.
+How each CRM finds and writes its records is :mod:`~dagster_pipeline.sync.salesforce_pass` and
+:mod:`~dagster_pipeline.sync.hubspot_pass`; :mod:`~dagster_pipeline.sync.engine` runs a pass
 for a workflow (the warehouse diff before it, the log, state and accounting after it).
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
@@ -22,7 +22,7 @@ import polars as pl
 from connectors.crm import Action, ObjectAccess, ObjectSchema, RecordResult
 from connectors.errors import ApiBudgetReserved, ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import ObjectDef
-from dagster_pipeline.sync.diff import canonical, changed_fields
+from dagster_pipeline.sync.classify import Classifier, _Pending, _py
 from dagster_pipeline.sync.gate import FieldGap, field_gap, refusal
 from dagster_pipeline.sync.keys import KEY, Keyed, normalise_domain
 from dagster_pipeline.sync.outcomes import (
@@ -32,29 +32,16 @@ from dagster_pipeline.sync.outcomes import (
 from dagster_pipeline.sync.ramp import PRIORITY, Ramp, order_by_intent
 from dagster_pipeline.sync.records import COMPANY_ID, NOTES, build_desired, with_fingerprint
 from dagster_pipeline.sync.settings import Settings
-from dagster_pipeline.sync.state import SyncStore, utcnow
+from dagster_pipeline.sync.state import STATE_SCHEMA, SyncStore, utcnow
 from dagster_pipeline.sync.warehouse_diff import (
     HELD_COMPANY_ID,
 )
 
 Mode = Literal["plan", "sync"]
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-#: When two workflows write the same record, whose Warmly data stays: the one with the most
-#: recent signal (last seen, or intent signal); on a tie, the earlier workflow in this list.
-#: A chat is the strongest intent, an orchestration's pick the next, a page view the weakest.
-WORKFLOW_PRECEDENCE: tuple[str, ...] = ("inbound_agent", "outbound_agent", "website_visitor")
 #: Creates are built and written this many bytes of values at a time (estimated column-wise, as
 #: CSV), so memory stays flat however many there are and each chunk fits one Salesforce Bulk 2.0
 #: upload (100 MB of CSV; the connector measures the real CSV and cuts again if it must).
 CREATE_CHUNK_BYTES = 90_000_000
-
-
-def _py(value: Any) -> Any:
-    """Polars scalars to what a connector sends: naive timestamps are UTC."""
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
 
 
 def stop_reason(exc: ApiLimitExhausted) -> str:
@@ -67,23 +54,7 @@ class StopRun(Exception):
     """The CRM's daily allocation is spent: stop cleanly, mark what is left as failed."""
 
 
-@dataclass(slots=True)
-class _Pending:
-    """One record about to be written."""
-
-    od: ObjectDef
-    key: str
-    action: Literal["create", "update"]
-    payload: dict[str, Any]
-    changes: dict[str, tuple[Any, Any]]
-    crm_id: str | None = None
-    fingerprint: str | None = None
-    company_id: str | None = None
-    notes: tuple[str, ...] = ()  # what was adjusted to make the record writable (trimmed text, …)
-    reason: str | None = None  # why a write happens that the warehouse did not ask for: drift, deleted_in_crm
-
-
-class _Pass:
+class _Pass(Classifier):
     """State shared by one workflow run: settings, connector, schemas, outcomes."""
 
     def __init__(self, workflow: str, settings: Settings, connector: Any, store: SyncStore, *, mode: Mode,
@@ -99,6 +70,7 @@ class _Pass:
         self.run_id = run_id
         self.log = OutcomeLog()
         self.state_rows: list[dict[str, Any]] = []
+        self.state_frames: list[pl.DataFrame] = []  # state remembered column-wise (records found unchanged)
         self.samples: list[dict[str, Any]] = []
         self.sample_size = sample_size
         self.schemas: dict[str, ObjectSchema | None] = {}
@@ -113,8 +85,10 @@ class _Pass:
         self.sources: dict[str, pl.DataFrame] = {}  # entity -> keyed sync model (for the intent order)
         #: Whether a key being looked up now was written by us before (a lagging search count could miss it).
         self.written_before = True
-        #: Rows per entity the warehouse kept unchanged (their records are in the CRM): read-path costs.
-        self.held_rows: dict[str, int] = {}
+        #: Records of ours the sync state says each CRM object holds (``unchanged`` ones kept in the
+        #: warehouse and those being looked up): a lower bound of the object's size, which lets the
+        #: read cost model rule out a whole-object read without counting (Salesforce ``_path``).
+        self.known_records: dict[str, int] = {}
         self.state_of: dict[str, pl.DataFrame] = {}  # entity -> state of the rows that came back (warehouse diff)
 
     @property
@@ -200,6 +174,25 @@ class _Pass:
             "synced_at": utcnow(),
         })
 
+    def remember_frame(self, od: ObjectDef, keys: pl.Series, crm_ids: pl.Series, fps: pl.Series) -> None:
+        """:meth:`remember` for many records at once (those the CRM already holds as we want them)."""
+        if self.mode != "sync" or keys.len() == 0:
+            return
+        frame = pl.DataFrame({"key": keys, "crm_id": crm_ids.cast(pl.Utf8), "payload_hash": fps.cast(pl.Utf8)})
+        frame = frame.filter(pl.col("crm_id").is_not_null() & pl.col("payload_hash").is_not_null())
+        if frame.is_empty():
+            return
+        self.state_frames.append(frame.select(
+            pl.lit(self.crm).alias("crm"), pl.lit(self.org).alias("org"), pl.lit(self.workflow).alias("workflow"),
+            pl.lit(od.entity).alias("entity"), "key", pl.lit(od.api_name).alias("crm_object"), "crm_id",
+            "payload_hash", pl.lit(self.run_id).alias("run_id"), pl.lit(utcnow()).alias("synced_at"),
+        ).cast(STATE_SCHEMA))
+
+    def state_frame(self) -> pl.DataFrame:
+        """Every record this run remembers (:meth:`remember`, :meth:`remember_frame`), one frame."""
+        rows = pl.DataFrame(self.state_rows, schema=STATE_SCHEMA)
+        return pl.concat([rows, *self.state_frames], how="vertical") if self.state_frames else rows
+
     # -- the shared shape of a pass over one entity -----------------------------------
     def split_by_state(self, frame: pl.DataFrame, entity: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(unchanged since the last successful write, in play). ``frame`` has KEY and ``__hash``."""
@@ -254,6 +247,15 @@ class _Pass:
             self.record(Outcome(od.api_name, key, "failed", "failed", reason="read_failed",
                                 message=f"reading the record from the CRM failed: {failed[key]}"))
         return frame.filter(~pl.col(KEY).is_in(list(failed)))
+
+    def note_known(self, in_play: pl.DataFrame) -> None:
+        """Before a lookup: whether some of its keys were written by us before, and how many records
+        of each object the state says we hold (added to the held ones in :attr:`known_records`)."""
+        ours = in_play.filter(pl.col("crm_id").is_not_null())
+        self.written_before = not ours.is_empty()
+        for obj, n in ours.group_by("crm_object").len().iter_rows():
+            if obj is not None:
+                self.known_records[str(obj)] = self.known_records.get(str(obj), 0) + int(n)
 
     def entity_objects(self, entity: str) -> list[str]:
         """The CRM objects a record of ``entity`` may be logged under."""
@@ -314,6 +316,10 @@ class _Pass:
             return {f: (key, "if_empty")}
         return {}
 
+    def sync_key_exprs(self, od: ObjectDef) -> dict[str, tuple[pl.Expr, str]]:
+        """:meth:`sync_key_extra` for every row: the key column, as an ``extra`` of :meth:`classify_rows`."""
+        return {f: (pl.col(KEY), mode) for f, (_, mode) in self.sync_key_extra(od, "").items()}
+
     def companies(self, frame: pl.DataFrame) -> None:
         """Plan or write the workflow's companies; fills :attr:`company_ids` for linking people."""
         od = self.company_object
@@ -335,17 +341,15 @@ class _Pass:
         if in_play.is_empty():
             return
         failed: dict[str, str] = {}
-        self.written_before = bool(in_play["crm_id"].is_not_null().any())
+        self.note_known(in_play)
         current = self.find_companies(od, in_play[KEY].to_list(), desired.fields, failed)
         in_play = self.drop_failed_reads(od, in_play, failed)
-        pending: list[_Pending] = []
-        for row in _rows(in_play.filter(pl.col(KEY).is_in(list(current)))):
-            cur = current[row[KEY]]
-            ids[row[KEY]] = cur.get("Id") or cur["id"]
-            p = self.classify(od, row, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
-                              extra_fields=self.sync_key_extra(od, row[KEY]))
-            if p:
-                pending.append(p)
+        found = in_play.filter(pl.col(KEY).is_in(list(current)))
+        for key in found[KEY].to_list():
+            cur = current[key]
+            ids[key] = cur.get("Id") or cur["id"]
+        decisions = self.classify_rows(od, found, current, desired.modes, extra=self.sync_key_exprs(od))
+        pending = [p for _, decide in decisions if (p := decide())]
         new = in_play.filter(~pl.col(KEY).is_in(list(current)))
         chunks: Iterable[list[_Pending]] = ()
         if not self.settings.object(od.name).create:
@@ -472,73 +476,6 @@ class _Pass:
         for p in pending:
             self.record(Outcome(p.od.api_name, p.key, p.action, "planned", crm_id=p.crm_id, changes=p.changes,
                                 reason=p.reason))
-
-    def classify(self, od: ObjectDef, desired_row: dict[str, Any], current: dict[str, Any], modes: dict[str, str],
-                 fp: str, *, state_hash: str | None = None, extra_fields: dict[str, tuple[Any, str]] | None = None,
-                 link_to: str | None = None) -> _Pending | None:
-        """Diff one record the CRM already holds; records unchanged/skipped outcomes itself, returns an update.
-
-        ``state_hash`` is the fingerprint of our last successful write: when it equals ``fp`` the
-        warehouse has not changed, so any difference found is **drift** (edited in the CRM since),
-        and the update restoring our values is logged with reason ``drift``. Fields a rep owns
-        (``if_empty``: names, links, the key) are never drift: a value there is theirs.
-
-        ``link_to`` is a company id this record must be linked to by a separate call (HubSpot
-        association): it counts as a change even when no field differs.
-        """
-        key = desired_row[KEY]
-        modes = dict(modes)
-        row = dict(desired_row)
-        if self.yields_to_owner(od, row, current):
-            for name in od.warmly_fields():
-                modes.pop(name, None)
-        for name, (value, mode) in (extra_fields or {}).items():
-            row[name] = value
-            modes[name] = mode
-        changes = changed_fields(row, current, modes, self.schema(od))
-        payload = {f: _py(new) for f, (_, new) in changes.items()}
-        if link_to is not None:
-            changes["(company link)"] = (None, link_to)
-        crm_id = current["Id"] if "Id" in current else current.get("id")
-        if not changes:
-            self.record(Outcome(od.api_name, key, "unchanged", "unchanged", crm_id=crm_id))
-            self.remember(od, key, od.api_name, crm_id, fp)
-            return None
-        if not self.settings.object(od.name).update:
-            self.record(Outcome(od.api_name, key, "skipped", "skipped", reason="update_disabled", crm_id=crm_id,
-                                changes=changes))
-            return None
-        if cannot_update := self.refused(od, "update"):
-            self.record(Outcome(od.api_name, key, "update", "failed", reason=cannot_update[0], crm_id=crm_id,
-                                changes=changes, message=cannot_update[1]))
-            return None
-        return _Pending(od, key, "update", payload, changes, crm_id=crm_id, fingerprint=fp, company_id=link_to,
-                        notes=tuple(desired_row.get(NOTES) or ()), reason="drift" if state_hash == fp else None)
-
-    def yields_to_owner(self, od: ObjectDef, desired: dict[str, Any], current: dict[str, Any]) -> bool:
-        """Whether another workflow's Warmly data on this record wins over ours (then we leave it).
-
-        Two workflows that hold different values for one record (the Workflow field, an intent
-        topic) would otherwise overwrite each other on every run. The record keeps the Warmly data
-        of the workflow with the most recent signal; on a tie, the one first in
-        :data:`WORKFLOW_PRECEDENCE`. Both sides are read from the same fields (ours from the
-        warehouse, theirs from the CRM), so every workflow reaches the same verdict and repeated
-        runs converge: no further write.
-        """
-        names = {w.suffix: w.api_name(od.crm) for w in od.warmly}
-        owner = current.get(names["Workflow"])
-        if not owner or owner == self.workflow or names["Workflow"] not in self.schema(od).fields:
-            return False
-
-        def freshness(values: dict[str, Any]) -> dt.datetime:
-            stamps = [canonical("datetime", values.get(names[s])) for s in ("Last_Seen", "Intent_Signal_At")]
-            return max((t for t in stamps if isinstance(t, dt.datetime)), default=_EPOCH)
-
-        def rank(workflow: str) -> int:
-            order = WORKFLOW_PRECEDENCE
-            return -order.index(workflow) if workflow in order else -len(order)
-
-        return (freshness(desired), rank(self.workflow)) < (freshness(current), rank(str(owner)))
 
     def fail_all(self, od: ObjectDef, keys: pl.Series, reason: str, message: str) -> None:
         self.log.add_bulk(od.api_name, keys, "failed", "failed", reason=reason, message=message)

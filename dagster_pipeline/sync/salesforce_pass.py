@@ -15,12 +15,15 @@ condition) costs one call and ends the lookup when it is 0. A Bulk API 2.0 query
 records costs 2 + ceil(count / 100,000) calls and is taken when that is fewer than the keyed
 statements and the keys are at least ``sync.bulk_read_min_share`` (a tenth) of the records it
 reads: a Bulk query moves every one of them through the API, so a few keys never move a whole
-object. Whichever way is taken, the same records are found.
+object. When the sync state alone shows the keys are below that share (the object holds at least
+the records of ours the state names: a 1% change of a million synced records), no count is made.
+The state can only overstate a lower bound where a rep deleted or converted records of ours,
+which costs calls, never records. Whichever way is taken, the same records are found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import polars as pl
@@ -28,9 +31,9 @@ import polars as pl
 from connectors.crm import RecordResult
 from connectors.errors import ApiLimitExhausted, AuthenticationError, CrmError
 from dagster_pipeline.sync.catalog import NOT_PROVIDED, OBJECTS, ObjectDef
+from dagster_pipeline.sync.classify import POS
 from dagster_pipeline.sync.keys import KEY, display_forms, normalise_domains
-from dagster_pipeline.sync.outcomes import Outcome
-from dagster_pipeline.sync.passes import COMPANY_ID, _deleted, _Pass, _Pending, _rows, _with_company_id
+from dagster_pipeline.sync.passes import COMPANY_ID, _deleted, _Pass, _Pending, _with_company_id
 from dagster_pipeline.sync.records import INVALID, build_desired, with_fingerprint
 
 
@@ -112,7 +115,7 @@ class SalesforcePass(_Pass):
         if in_play.is_empty():
             return
         keys = in_play[KEY].to_list()
-        self.written_before = bool(in_play["crm_id"].is_not_null().any())
+        self.note_known(in_play)
         failed: dict[str, str] = {}
         contacts = self.find_people(contact_od, keys, contact.fields, None, failed)
         rest = [k for k in keys if k not in contacts and k not in failed]
@@ -122,27 +125,26 @@ class SalesforcePass(_Pass):
             contacts.update(self.converted_contacts(contact_od, unknown, contact.fields, failed))
         in_play = self.drop_failed_reads(lead_od, in_play, failed)  # a Contact or a Lead unseen: neither is safe
         matched = [k for k in (*contacts, *leads) if k not in failed]
-        lead_rows = {r[KEY]: r for r in _rows(lead.frame.filter(pl.col(KEY).is_in(list(leads))))}
-        contact_rows = {r[KEY]: r for r in _rows(contact.frame.filter(pl.col(KEY).is_in(list(contacts))))}
-        pending: dict[str, list[_Pending]] = {"Lead": [], "Contact": []}
-        for row in _rows(in_play.filter(pl.col(KEY).is_in(matched))):
-            key = row[KEY]
-            if key in contacts:
-                od, cur, desired, drow = contact_od, contacts[key], contact, contact_rows[key]
-            else:
-                od, cur, desired, drow = lead_od, leads[key], lead, lead_rows[key]
+        placed = in_play.select(KEY, "payload_hash").with_row_index(POS)  # the order people were read in
+        decisions: list[tuple[int, Callable[[], _Pending | None]]] = []
+        for od, found, desired in ((contact_od, contacts, contact), (lead_od, leads, lead)):
+            keys = [k for k in found if k not in failed]
+            rows = placed.filter(pl.col(KEY).is_in(keys)).join(desired.frame, on=KEY, how="left", maintain_order="left")
             if self.gap(od):
                 gap = self.gap(od)
-                self.record(Outcome(od.api_name, key, "failed", "failed", reason=gap.reason, crm_id=cur["Id"],
-                                    message=gap.message()))
+                self.log.add_bulk(od.api_name, rows[KEY], "failed", "failed", reason=gap.reason,
+                                  crm_ids=pl.Series([found[k]["Id"] for k in rows[KEY].to_list()], dtype=pl.Utf8),
+                                  message=gap.message())
                 continue
-            extra = self.sync_key_extra(od, key)
-            if od is contact_od and row[COMPANY_ID] and "AccountId" in self.schema(od).fields:
-                extra["AccountId"] = (row[COMPANY_ID], "if_empty")
-            p = self.classify(od, drow, cur, desired.modes, row["__hash"], state_hash=row["payload_hash"],
-                              extra_fields=extra)
-            if p:
-                pending[od.api_name].append(p)
+            extra = self.sync_key_exprs(od)
+            if od is contact_od and "AccountId" in self.schema(od).fields:
+                company = pl.col(COMPANY_ID).cast(pl.Utf8)
+                extra["AccountId"] = (pl.when(company != "").then(company), "if_empty")
+            decisions += self.classify_rows(od, rows, found, desired.modes, extra=extra)
+        pending: dict[str, list[_Pending]] = {"Lead": [], "Contact": []}
+        for _, decide in sorted(decisions, key=lambda d: d[0]):  # as read, Contacts and Leads interleaved
+            if p := decide():
+                pending[p.od.api_name].append(p)
 
         # People the CRM does not know: a Lead; with Lead creation off, a Contact under its Account
         # only when the admin asked for it (contact.create_when_lead_off); else skipped.
@@ -236,6 +238,8 @@ class SalesforcePass(_Pass):
             return "keyed", None
         if path == "auto" and self.written_before and keyed_calls <= self.conn.bulk_query_calls(1):
             return "keyed", None  # records of ours exist (the count is not 0) and no Bulk job is cheaper
+        if path == "auto" and keys < self.settings.sync.bulk_read_min_share * self.known_records.get(sobject, 0):
+            return "keyed", None  # the state alone shows the keys are below the share of the object
         if path == "bulk":
             return "bulk", None
         total = self._count_or_none(sobject, where)

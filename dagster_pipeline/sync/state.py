@@ -15,6 +15,7 @@
   its latest run per workflow only (a plan writes no sync log).
 - ``writeback.sync_keys``: each raw email / domain a sync model has held, with its key as
   :mod:`~dagster_pipeline.sync.keys` normalises it, so the warehouse can group rows by key.
+- ``writeback.sync_meta``: which one-time layout checks of the tables above have passed.
 - ``writeback.crm_schema``: per org and object, the *field epoch* — a token that changes when
   the fields we write are (re)created (``writeback setup``) or come back after a run found them
   missing. It is part of every record's fingerprint, so after a field is restored each record
@@ -44,6 +45,10 @@ KEYS_TABLE = "sync_keys"
 #: What identifies one row of the sync state.
 STATE_KEY = ("crm", "org", "workflow", "entity", "key")
 FIELDS_TABLE = "crm_schema"
+#: Layout checks of tables an older release may have written, each run until it passed once.
+META_TABLE = "sync_meta"
+STATE_COMPACT = "sync_state: one row per key"
+KEYS_UNIQUE = "sync_keys: one row per raw"
 
 STATE_SCHEMA = pl.Schema({
     "crm": pl.Utf8(),
@@ -77,6 +82,8 @@ LOG_SCHEMA = pl.Schema({
 
 KEYS_SCHEMA = pl.Schema({"kind": pl.Utf8(), "raw": pl.Utf8(), "key": pl.Utf8()})
 
+META_SCHEMA = pl.Schema({"name": pl.Utf8(), "value": pl.Utf8(), "recorded_at": pl.Datetime("us", "UTC")})
+
 FIELDS_SCHEMA = pl.Schema({
     "crm": pl.Utf8(),
     "org": pl.Utf8(),
@@ -99,7 +106,8 @@ class TableStore(Protocol):
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = ...) -> list[dict[str, Any]]: ...
 
-    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[list[dict[str, Any]]]: ...
+    def execute_many(self, statements: Sequence[tuple[str, Mapping[str, Any]]], *,
+                     bulk: bool = ...) -> list[list[dict[str, Any]]]: ...
 
     def upsert(self, table: str, df: pl.DataFrame, keys: Sequence[str], schema: str = ...) -> None: ...
 
@@ -111,15 +119,35 @@ class SyncStore:
         self.warehouse = warehouse
 
     def prepare(self) -> None:
-        """Create the state, log and key-map tables a diff joins (empty), and compact an old state table.
+        """Create the state, log and key-map tables a diff joins (empty); bring tables an older
+        release wrote to the layout the diff relies on, once.
 
-        A ``sync_state`` written by an older release holds every run's rows; it is rewritten to
-        the newest row per key, once (a compact table has no key twice, so this finds nothing to do).
+        - ``sync_state``: an older release appended every run's rows; it is rewritten to the
+          newest row per key.
+        - ``sync_keys``: one row per raw value (the diff joins it without a ``group by``); a pair
+          two concurrent runs added is reduced to one (:meth:`dedupe_keys`).
+
+        Each check reads the whole table (a ``group by`` over a million keys: ~0.4 s of CPU,
+        measured), so it runs until it has found the table in that layout once, noted in
+        ``writeback.sync_meta``; this release keeps both layouts from then on (state rows are
+        replaced per key, a run that adds keys dedupes them).
         """
         wh = self.warehouse
         for table, schema in ((STATE_TABLE, STATE_SCHEMA), (LOG_TABLE, LOG_SCHEMA), (PLAN_TABLE, LOG_SCHEMA),
-                              (KEYS_TABLE, KEYS_SCHEMA)):
+                              (KEYS_TABLE, KEYS_SCHEMA), (META_TABLE, META_SCHEMA)):
             wh.append(table, pl.DataFrame(schema=schema), schema=SCHEMA)
+        meta = f"{wh.quote(SCHEMA)}.{wh.quote(META_TABLE)}"
+        done = {str(r["name"]) for r in wh.execute(f"select distinct name from {meta}")}
+        for name, fix in ((STATE_COMPACT, self._compact_state), (KEYS_UNIQUE, self.dedupe_keys)):
+            if name in done:
+                continue
+            fix()
+            row = {"name": name, "value": "checked", "recorded_at": utcnow()}
+            wh.append(META_TABLE, pl.DataFrame([row], schema=META_SCHEMA), schema=SCHEMA)
+
+    def _compact_state(self) -> None:
+        """An append-only ``sync_state`` (an older release's) becomes its newest row per key."""
+        wh = self.warehouse
         state = f"{wh.quote(SCHEMA)}.{wh.quote(STATE_TABLE)}"
         key = ", ".join(STATE_KEY)
         repeated = wh.execute(f"select count(*) as n from (select {key} from {state} group by {key} "
@@ -135,6 +163,29 @@ class SyncStore:
             (f"delete from {state}", {}),
             (f"insert into {state} ({cols}) select {cols} from {keep}", {}),
             (f"drop table {keep}", {}),
+        ])
+
+    def dedupe_keys(self) -> None:
+        """Keep one row per (kind, raw) in the key map, so the diff joins it without a ``group by``.
+
+        Only raws the map lacks are added, but two runs may add the same raw at once. A run that
+        added keys calls this after its own commit: whichever of the two commits second sees
+        both rows and keeps one (a raw's key is the same whoever normalised it).
+        """
+        wh = self.warehouse
+        keys = f"{wh.quote(SCHEMA)}.{wh.quote(KEYS_TABLE)}"
+        twice = f"select kind, raw from {keys} group by kind, raw having count(*) > 1"
+        if not int(next(iter(wh.execute(f"select count(*) as n from ({twice}) d")[0].values()))):
+            return
+        scratch = wh.quote("writeback_keys_once")
+        wh.execute_many([
+            (f"create temporary table {scratch} as select kind, raw, min(key) as key from {keys} k "
+             f"where exists (select 1 from ({twice}) d where d.kind = k.kind and d.raw = k.raw) group by kind, raw",
+             {}),
+            (f"delete from {keys} where exists (select 1 from {scratch} d where d.kind = {keys}.kind "
+             f"and d.raw = {keys}.raw)", {}),
+            (f"insert into {keys} (kind, raw, key) select kind, raw, key from {scratch}", {}),
+            (f"drop table {scratch}", {}),
         ])
 
     def load_state(self, crm: str, org: str, workflow: str, entity: str) -> pl.DataFrame:

@@ -6,15 +6,19 @@ through the SDK, so it checks what a RevOps admin would see, not what the engine
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
 import pytest
+from hubspot.crm.contacts import SimplePublicObjectInput
 from simple_salesforce import format_soql
 
-from dagster_pipeline.sync.passes import WORKFLOW_PRECEDENCE
+from dagster_pipeline.sync.classify import WORKFLOW_PRECEDENCE
+from dagster_pipeline.sync.state import SyncStore
 from tests.sync.conftest import Runner, outcome
 from tests.sync.frames import SEEN, companies, company, person, persons
+from tests.sync.helpers import hs_contact
 
 SETTINGS = {"objects": {"contact": {"create": False}}}
 
@@ -187,3 +191,85 @@ def test_reconcile_restores_our_fields_keeps_the_reps_and_recreates_deleted_reco
     assert (after["FirstName"], after["Title"], after["Warmly_Session_Count__c"]) == ("Annie", "VP Sales", 3)
     assert sf.query("SELECT COUNT() FROM Lead WHERE Email = 'bob@acme.io'")["totalSize"] == 1
     assert ready.sync(p, c, full_refresh=True).api_calls["writes"] == 0  # and it converges
+
+
+# -- reconcile at volume: the column-wise diff finds exactly the records a rep edited ---------------
+
+MANY = 60
+#: What reps changed, per record index: fields we own (drift, restored) and one they own (kept).
+EDITS = {
+    3: ({"Title": "Intern"}, {"jobtitle": "Intern"}, "Title", "jobtitle"),
+    17: ({"Warmly_Session_Count__c": 99}, {"warmly_session_count": "99"}, "Warmly_Session_Count__c",
+         "warmly_session_count"),
+    41: ({"Warmly_Demo_Requested__c": True}, {"warmly_demo_requested": "true"}, "Warmly_Demo_Requested__c",
+         "warmly_demo_requested"),
+    52: ({"Warmly_Last_Seen__c": "2026-11-21T09:30:00.000+0000", "FirstName": "Renamed"},
+         {"warmly_last_seen": "2026-11-21T09:30:00Z", "firstname": "Renamed"}, "Warmly_Last_Seen__c",
+         "warmly_last_seen"),
+}
+#: The same values, written in the CRM's other formats: no change (not drift).
+SAME = {
+    8: ({"Warmly_Last_Seen__c": "2026-11-20T09:30:00Z", "Warmly_Session_Count__c": 3.0},
+        {"warmly_last_seen": str(int(SEEN.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)),
+         "warmly_session_count": "3.0"}),
+    9: ({"Title": "  VP Sales "}, {"jobtitle": "VP Sales  "}),
+}
+
+
+def many() -> tuple[pl.DataFrame, pl.DataFrame]:
+    return (persons(*(person(f"p{i}@acme.io") for i in range(MANY))), companies(company("acme.io", name="Acme")))
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_reconcile_among_many_updates_exactly_the_drifted_records(crm: str, sf_runner: Runner, hs_runner: Runner,
+                                                                  sf: Any, hs: Any) -> None:
+    runner = sf_runner if crm == "salesforce" else hs_runner
+    runner.settings_data = SETTINGS if crm == "salesforce" else {}
+    runner.setup()
+    p, c = many()
+    runner.sync(p, c)
+    obj = "Lead" if crm == "salesforce" else "contacts"
+    if crm == "salesforce":
+        ids = {r["Email"]: r["Id"] for r in sf.query_all("SELECT Id, Email FROM Lead")["records"]}
+        for i, (sf_edit, *_rest) in {**EDITS, **SAME}.items():
+            sf.Lead.update(ids[f"p{i}@acme.io"], sf_edit)
+    else:
+        for i, (_sf, hs_edit, *_rest) in {**EDITS, **SAME}.items():
+            contact = hs_contact(hs, f"p{i}@acme.io", ["email"])
+            hs.crm.contacts.basic_api.update(contact.id, SimplePublicObjectInput(properties=hs_edit))
+
+    fixed = runner.sync(p, c, full_refresh=True)
+    log = fixed.log.filter(pl.col("object") == obj)
+    drifted = {f"p{i}@acme.io": (edit[2] if crm == "salesforce" else edit[3]) for i, edit in EDITS.items()}
+    got = {r["key"]: r["changed_fields"] for r in log.filter(pl.col("action") == "update").to_dicts()}
+    assert got == drifted
+    assert set(log.filter(pl.col("action") == "update")["reason"]) == {"drift"}
+    assert log.filter(pl.col("action") == "unchanged").height == MANY - len(EDITS)
+    assert log.filter(pl.col("action") == "unchanged")["crm_id"].null_count() == 0
+    assert fixed.summary[obj].updated == len(EDITS)
+
+    # Read back through the SDK: our values restored, the rep's own field kept.
+    for i in EDITS:
+        email = f"p{i}@acme.io"
+        if crm == "salesforce":
+            rec = sf.query(format_soql("SELECT FirstName, Title, Warmly_Session_Count__c, Warmly_Demo_Requested__c, "
+                                       "Warmly_Last_Seen__c FROM Lead WHERE Email = {}", email))["records"][0]
+            assert (rec["Title"], rec["Warmly_Session_Count__c"], rec["Warmly_Demo_Requested__c"]) == (
+                "VP Sales", 3, False)
+            assert rec["Warmly_Last_Seen__c"].startswith("2026-11-20T09:30:00")
+            assert rec["FirstName"] == ("Renamed" if i == 52 else f"P{i}")
+        else:
+            props = hs_contact(hs, email, ["firstname", "jobtitle", "warmly_session_count", "warmly_demo_requested",
+                                           "warmly_last_seen"]).properties
+            assert (props["jobtitle"], props["warmly_session_count"], props["warmly_demo_requested"]) == (
+                "VP Sales", "3", "false")
+            assert props["warmly_last_seen"].startswith("2026-11-20T09:30:00")
+            assert props["firstname"] == ("Renamed" if i == 52 else f"P{i}")
+
+    # The unchanged records were remembered by the reconcile (column-wise): a plain run reads nothing.
+    state = SyncStore(runner.warehouse).load_state(crm, str(runner.connector().org_id()), "website_visitor", "person")
+    assert state.filter(pl.col("run_id") == fixed.run_id).height == MANY
+    quiet = runner.sync(p, c)
+    assert quiet.api_calls["writes"] == 0 and quiet.summary[obj].unchanged == MANY
+    again = runner.sync(p, c, full_refresh=True)
+    assert again.api_calls["writes"] == 0 and again.summary[obj].unchanged == MANY

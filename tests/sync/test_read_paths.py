@@ -247,7 +247,7 @@ def test_auto_counts_then_takes_the_cheaper_way(sf_runs: dict[str, dict[str, Any
 #: the share can keep it keyed. The share is raised to 0.6 so that a few thousand records show it
 #: (the shipped tenth would need tens of thousands): half the Leads stay keyed, all of them go Bulk.
 HELD, PART, SHARE = 3_000, 1_500, 0.6
-HELD_STEPS = ("change", "part", "whole")
+HELD_STEPS = ("change", "most", "part", "whole")
 
 
 def _held_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -260,6 +260,13 @@ def _retitled(people: pl.DataFrame, every: int, title: str) -> pl.DataFrame:
     """Every ``every``-th person got a new title in the warehouse."""
     idx = pl.int_range(pl.len())
     return people.with_columns(pl.when(idx % every == 0).then(pl.lit(title)).otherwise(pl.col("title")).alias("title"))
+
+
+def _most_retitled(people: pl.DataFrame) -> pl.DataFrame:
+    """Five in six people got a new title in the warehouse."""
+    idx = pl.int_range(pl.len())
+    new = pl.when(idx % 6 != 0).then(pl.lit("Chief Revenue Officer")).otherwise(pl.col("title"))
+    return people.with_columns(new.alias("title"))
 
 
 def _sandbox_calls(sandbox: Any) -> dict[str, int]:
@@ -284,6 +291,8 @@ def sf_held(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """Per path (keyed, auto), from an org holding HELD Leads we synced before, three runs:
 
     - ``change``: 1% of the people got a new title, the sync state is there: 30 keys;
+    - ``most``: then five in six of them did (state there): 2,500 keys, more statements than a
+      Bulk job's 3, under a share of 0.9 (below it: 2,500 < 0.9 x 3,000);
     - ``part``: a new warehouse (no state) with half of the people: 1,500 keys, half the Leads;
     - ``whole``: a new warehouse with all of them: 3,000 keys, all the Leads.
 
@@ -303,13 +312,23 @@ def sf_held(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         assert seeded.log.filter(pl.col("action") == "create").height == HELD + HELD // 20
         runs: dict[str, Any] = {}
         frames = {"change": (runners[0], _retitled(people, 100, "Head of Sales")),
+                  "most": (runners[0], _most_retitled(_retitled(people, 100, "Head of Sales"))),
                   "part": (runners[1], _retitled(people.head(PART), 7, "COO")),
                   "whole": (runners[2], _retitled(people, 11, "CFO"))}
         for step in HELD_STEPS:
             runner, frame = frames[step]
+            share = 0.9 if step == "most" else SHARE
+            runner.settings_data = {"sync": {"read_path": path, "bulk_read_min_share": share}}
             sandbox.admin("salesforce", "DELETE", "calls")
+            sandbox.admin("salesforce", "DELETE", "faults")
+            # A fault that changes nothing (no delay) and counts the Lead COUNT() statements it sees.
+            sandbox.admin("salesforce", "POST", "faults", {"kind": "latency", "seconds": 0, "count": None,
+                                                          "method": "GET", "query": r"SELECT COUNT\(\) FROM Lead"})
             result = runner.sync(frame, comps)
-            runs[step] = {"result": result, "calls": _sandbox_calls(sandbox), "state": _sf_state(sf)}
+            lead_counts = sandbox.admin("salesforce", "GET", "faults")[0]["fired"]
+            sandbox.admin("salesforce", "DELETE", "faults")
+            runs[step] = {"result": result, "calls": _sandbox_calls(sandbox), "state": _sf_state(sf),
+                          "lead_counts": lead_counts}
         out[path] = runs
         for wh in whs:
             wh.close()
@@ -331,6 +350,18 @@ def test_salesforce_auto_keeps_a_one_percent_change_keyed(sf_held: dict[str, dic
     calls = sf_held["auto"]["change"]["calls"]
     assert "POST jobs/query/create" not in calls
     assert calls == sf_held["keyed"]["change"]["calls"]
+
+
+def test_salesforce_auto_trusts_the_state_for_keys_it_wrote_below_the_share(
+        sf_held: dict[str, dict[str, Any]]) -> None:
+    # 2,500 changed keys of the 3,000 Leads we synced: more statements than a Bulk job, so the
+    # share decides, and the state already shows they are below it (2,500 < 0.9 x 3,000): the
+    # Leads are read by key with no COUNT() first. Without state (``part``) the count is needed.
+    most, part = sf_held["auto"]["most"], sf_held["auto"]["part"]
+    assert "POST jobs/query/create" not in most["calls"]
+    assert sf_held["keyed"]["most"]["calls"].get("GET query", 0) >= 4 + 4  # Contact and Lead IN statements
+    assert most["lead_counts"] == 0
+    assert part["lead_counts"] >= 1
 
 
 def test_salesforce_auto_keeps_half_the_object_keyed_below_the_share(sf_held: dict[str, dict[str, Any]]) -> None:
