@@ -207,7 +207,8 @@ def _describe_call(name: str, args: tuple, kwargs: dict[str, Any]) -> dict[str, 
     """A small summary of one connector call: object, key field, how many records/keys, CSV bytes."""
     out: dict[str, Any] = {"method": name, "object": args[0] if args else kwargs.get("sobject")}
     if name == "find":  # (sobject, match_field, values, fields)
-        out.update(field=args[1], n=len(args[2]), where=kwargs.get("where"))
+        select = args[3] if len(args) > 3 else kwargs.get("fields")
+        out.update(field=args[1], n=len(args[2]), where=kwargs.get("where"), select=list(select or []))
     elif name in ("read", "read_all"):  # (object_type, id_property, values, properties)
         out.update(field=args[1], n=len(args[2]))
     elif name in ("search_in", "find_containing", "search_containing"):  # (object, field, values/needles, …)
@@ -345,13 +346,24 @@ def _worker_setup(info: dict[str, str], crm: str, limits: str) -> dict[str, Any]
 # The theoretical minimum number of calls
 # ------------------------------------------------------------------------------------------
 
-def _soql_statements(connector: Any, sobject: str, field: str, values: list[str]) -> int:
-    """``IN`` statements needed for ``values`` at the connector's URL budget, selecting only Id and the key."""
+def _soql_statements(connector: Any, sobject: str, field: str, values: list[str],
+                     select: list[str] | None = None) -> int:
+    """``IN`` statements needed for ``values`` at the connector's URL budget, selecting only Id and the key
+    (finding a record needs no more), or ``select`` besides when the run must compare those fields."""
     from connectors.salesforce.soql import in_queries
 
     if not values:
         return 0
-    return sum(1 for _ in in_queries(connector.sf.base_url + "query/", sobject, field, values, ["Id", field]))
+    fields = list(dict.fromkeys(["Id", field, *(select or [])]))
+    return sum(1 for _ in in_queries(connector.sf.base_url + "query/", sobject, field, values, fields))
+
+
+def _compared(out: dict[str, Any], sobject: str) -> list[str]:
+    """The fields the run's lookup of ``sobject`` selected: what a change run must read to compare."""
+    for a in out.get("asked", []):
+        if a["method"] == "find" and a.get("object") == sobject and a.get("select"):
+            return list(a["select"])
+    return []
 
 
 def _website_statements(connector: Any, domains: list[str]) -> int:
@@ -400,7 +412,10 @@ def minimum(spec: dict[str, Any], out: dict[str, Any], connector: Any, persons: 
         # The benchmark's CRM holds no Contact: one COUNT() answers that lookup on every run.
         reads["query Contact by Email"] = min(_soql_statements(connector, "Contact", "Email", p_keys), 1)
         # none of them is a Contact in this benchmark: every key is looked up as a Lead too
-        reads["query Lead by Email"] = lookup(_soql_statements(connector, "Lead", "Email", p_keys))
+        # A change run updates records it finds, and writes only the fields that differ: it must
+        # read the fields it compares, so its floor selects them (a first run creates: Id and key).
+        compared = _compared(out, "Lead") if spec.get("change") else None
+        reads["query Lead by Email"] = lookup(_soql_statements(connector, "Lead", "Email", p_keys, compared))
         if first:  # and, not being a Lead either, as a Lead a rep converted
             reads["query converted Lead by Email"] = lookup(_soql_statements(connector, "Lead", "Email", p_keys))
         if mode == "sync":
