@@ -9,7 +9,8 @@ The three scripts run at once (each spawns one process per measurement, so most 
 start-up) and each runs one CRM: ``sync_bench`` Salesforce (its sync rows; its plan rows are the
 same worker in plan mode, which ``crm_bench``'s first plan runs), ``crm_bench`` HubSpot (its
 loader's linked creates are the subtler path; reconcile follows its change run at the same size),
-``warehouse_bench`` the Salesforce sandbox it is built on.
+``warehouse_bench`` the Salesforce sandbox it is built on. ``reconcile_bench`` runs its two steps
+(prepare an org, time its reconcile) on its own.
 """
 
 from __future__ import annotations
@@ -103,3 +104,22 @@ def test_crm_bench_prints_every_row_with_numbers_and_finds_what_it_loaded(runs):
             assert r["found"] == "all unchanged" and r["writes"] == 0, r
     change = rows[2]
     assert change["writes"] == change["writes_min"] > 0 and change["summary"]["updated"] > 0
+
+
+def test_reconcile_bench_prepares_an_org_then_times_its_reconcile(tmp_path: Path) -> None:
+    # Two steps against one sandbox org on disk: a first sync, then a reconcile plan that finds
+    # every record unchanged and says how long comparing them took.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    base = [sys.executable, "bench/reconcile_bench.py"]
+    args = ["--crm", "salesforce", "--persons", str(PERSONS), "--data", str(tmp_path)]
+    steps = {}
+    for step in ("prepare", "measure"):
+        result = subprocess.run([*base, step, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=TIMEOUT)
+        assert result.returncode == 0, f"reconcile_bench {step} failed:\n{result.stderr[-3000:]}"
+        steps[step] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert steps["prepare"]["failed"] == 0
+    (run,) = steps["measure"]["runs"]
+    _numbers(run, "seconds", "comparison_seconds", "peak_mb")
+    assert run["comparison_seconds"] > 0  # the comparison it times is still the engine's
+    assert run["summary"]["Lead"]["unchanged"] == PERSONS and run["api_calls"]["writes"] == 0
