@@ -55,7 +55,9 @@ from sync_bench import (  # noqa: E402
     admin,
 )
 
-CRM = "salesforce"
+#: The CRM objects a seeded state names, per CRM (the diff itself is the same SQL for both).
+OBJECTS = {"salesforce": {"company": "Account", "person": "Lead"},
+           "hubspot": {"company": "companies", "person": "contacts"}}
 TARGETS = {"no_change": (3.0, 1024.0), "change": (None, 1024.0), "big": (None, 2048.0)}  # seconds, MB
 
 
@@ -95,18 +97,21 @@ def seed(spec: dict[str, Any]) -> dict[str, Any]:
     from connectors.warehouse import SYNC_SCHEMA
     from dagster_pipeline.sync.catalog import sync_model
     from dagster_pipeline.sync.engine import _diff
+    from dagster_pipeline.sync.hubspot_pass import HubSpotPass
     from dagster_pipeline.sync.salesforce_pass import SalesforcePass
     from dagster_pipeline.sync.state import SCHEMA, STATE_TABLE, SyncStore
 
-    settings = _settings(CRM, "lifted")
-    connector = _connector(CRM, spec["sandbox"], settings, "lifted")
+    crm = spec["crm"]
+    settings = _settings(crm, "lifted")
+    connector = _connector(crm, spec["sandbox"], settings, "lifted")
     wh = _warehouse(spec["warehouse"])
     t0 = time.perf_counter()
-    p = SalesforcePass(WORKFLOW, settings, connector, SyncStore(wh), mode="plan", full_refresh=False,
+    cls = SalesforcePass if crm == "salesforce" else HubSpotPass
+    p = cls(WORKFLOW, settings, connector, SyncStore(wh), mode="plan", full_refresh=False,
                        run_id="seed", sample_size=0)
     sources = {e: (SYNC_SCHEMA, sync_model(WORKFLOW, e)) for e in ("company", "person")}  # type: ignore[arg-type]
     diff = _diff(p, wh, sources, enabled=True)  # also maps every raw key (streamed, in Python)
-    seed_state(diff, objects={"company": "Account", "person": "Lead"})
+    seed_state(diff, objects=OBJECTS[crm])
     return {"kind": "seed", "seconds": round(time.perf_counter() - t0, 1),
             "state_rows": wh.row_count(STATE_TABLE, schema=SCHEMA), "rss_peak_mb": round(_peak_mb(), 1)}
 
@@ -135,16 +140,17 @@ def plan(spec: dict[str, Any]) -> dict[str, Any]:
     """One measured plan of the models in the warehouse."""
     from dagster_pipeline.sync.engine import run_workflow
 
-    settings = _settings(CRM, "lifted")
-    connector = _connector(CRM, spec["sandbox"], settings, "lifted")
+    crm = spec["crm"]
+    settings = _settings(crm, "lifted")
+    connector = _connector(crm, spec["sandbox"], settings, "lifted")
     wh = _warehouse(spec["warehouse"])
-    admin(spec["sandbox"], CRM, "DELETE", "calls")
+    admin(spec["sandbox"], crm, "DELETE", "calls")
     rss_before = _rss_mb()
     t0 = time.perf_counter()
     result = run_workflow(WORKFLOW, settings, wh, connector, mode="plan")
     seconds = time.perf_counter() - t0
     peak = _peak_mb()
-    calls = admin(spec["sandbox"], CRM, "GET", "calls")
+    calls = admin(spec["sandbox"], crm, "GET", "calls")
     return {"kind": spec["kind"], "seconds": round(seconds, 2), "peak_mb": round(peak, 1),
             "rss_before_mb": round(rss_before, 1), "rows_fetched": wh.rows_fetched,
             "held": result.held.total if result.held else 0, "own_outcomes": result.own_log.height,
@@ -183,7 +189,7 @@ def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 def measure(label: str, n: int, repeat: int, args: argparse.Namespace, info: dict[str, str],
             tmp: Path) -> dict[str, Any]:
     wh = str(tmp / f"{label}.duckdb")
-    base = {"sandbox": info, "seed": args.seed, "warehouse": wh, "persons": n, "repeat": repeat, "crm": CRM}
+    base = {"sandbox": info, "seed": args.seed, "warehouse": wh, "persons": n, "repeat": repeat, "crm": args.crm}
     out: dict[str, Any] = {"persons": n * repeat, "companies": n // 20}  # the copies share the companies
     out["setup"] = run_worker({**base, "kind": "setup", "limits": "lifted", "sandbox_dir": "", "sandbox_index": False},
                               args.timeout)
@@ -221,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000000", help="persons of the no-change and 1%% change plans")
     ap.add_argument("--big", type=int, default=10, help="the 10M model: this many copies of 1M persons (0: skip)")
+    ap.add_argument("--crm", choices=tuple(OBJECTS), default="salesforce",
+                    help="the sandbox CRM the plans ask (org, describes; the diff is the same SQL)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--timeout", type=float, default=7200.0)
     ap.add_argument("--out", type=Path, default=BENCH / "out" / "warehouse.json")
@@ -256,8 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         for m in r.values():
             if isinstance(m, dict):
                 m.pop("sandbox", None)
-    args.out.write_text(json.dumps({"commit": commit, "date": dt.datetime.now(dt.timezone.utc).isoformat(
-        timespec="seconds"), "results": results}, indent=1, default=str) + "\n")
+    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    args.out.write_text(json.dumps({"commit": commit, "crm": args.crm, "date": when, "results": results}, indent=1,
+                                   default=str) + "\n")
     print(f"wrote {args.out}")
     return 0
 
