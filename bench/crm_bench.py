@@ -44,9 +44,7 @@ import datetime as dt
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -320,19 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out = args.out.resolve()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    crms = ["salesforce", "hubspot"] if args.crm == "both" else [args.crm]
     commit = sb._commit()
-    tmp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
-    started = time.perf_counter()
-    sandbox = sb.Sandbox(tmp / "sandbox")
-    results: dict[str, Any] = {}
-    try:
-        for crm in crms:
-            results[crm] = bench_crm(crm, args, sandbox.info, tmp)
-    finally:
-        sandbox.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    total = time.perf_counter() - started
+    results, total = sb.run_crms(bench_crm, args, prefix="crm-bench-")
     rows = table_rows(results)
     print(render(rows))
     for crm, by_series in results.items():

@@ -63,6 +63,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -675,6 +676,25 @@ def profile_summary(results: dict[str, Any], top: int = 12) -> list[str]:
     return out
 
 
+def run_crms(bench: Callable[..., dict[str, Any]], args: argparse.Namespace, *, prefix: str,
+             keep: bool = False) -> tuple[dict[str, Any], float]:
+    """``bench(crm, args, sandbox_info, tmp)`` for each CRM of ``args.crm`` against one sandbox child
+    process in a temporary directory (removed unless ``keep``); the results per CRM and the seconds."""
+    crms = ["salesforce", "hubspot"] if args.crm == "both" else [args.crm]
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    started = time.perf_counter()
+    sandbox = Sandbox(tmp / "sandbox")
+    results: dict[str, Any] = {}
+    try:
+        for crm in crms:
+            results[crm] = bench(crm, args, sandbox.info, tmp)
+    finally:
+        sandbox.stop()
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return results, time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000", help="persons per sync measurement, comma-separated")
@@ -701,20 +721,8 @@ def main(argv: list[str] | None = None) -> int:
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.out = args.out.resolve()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    crms = ["salesforce", "hubspot"] if args.crm == "both" else [args.crm]
     commit = _commit()  # taken before the run: the code the workers import
-    tmp = Path(tempfile.mkdtemp(prefix="sync-bench-"))
-    started = time.perf_counter()
-    sandbox = Sandbox(tmp / "sandbox")
-    results: dict[str, Any] = {}
-    try:
-        for crm in crms:
-            results[crm] = bench_crm(crm, args, sandbox.info, tmp)
-    finally:
-        sandbox.stop()
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    total = time.perf_counter() - started
+    results, total = run_crms(bench_crm, args, prefix="sync-bench-", keep=args.keep)
     rows = table_rows(results)
     print(render(rows))
     print()
